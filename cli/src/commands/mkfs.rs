@@ -1,0 +1,56 @@
+//! `dynamofs mkfs`: create a file system.
+
+use std::os::unix::fs::MetadataExt;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use dynamofs_core::mkfs::{self, MkfsOptions};
+use dynamofs_core::store::Billing;
+
+use crate::args::{BillingArg, GlobalArgs, MkfsArgs};
+use crate::printer::Printer;
+
+pub async fn run(
+    global: &GlobalArgs,
+    args: &MkfsArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
+    let (src, opened) = super::open_source(global, &args.source).await?;
+    let (root_uid, root_gid) = match args.root_owner {
+        Some(o) => o,
+        None => invoking_user()?,
+    };
+    let opts = MkfsOptions {
+        block_size: args.block_size,
+        billing: match args.billing {
+            BillingArg::OnDemand => Billing::OnDemand,
+            BillingArg::Provisioned => Billing::Provisioned {
+                read: args.read_capacity,
+                write: args.write_capacity,
+            },
+        },
+        force: args.force,
+        root_uid,
+        root_gid,
+        root_mode: args.root_mode,
+        ..MkfsOptions::default()
+    };
+    let spinner = printer.spinner();
+    let step = |what: &str| spinner.set_message(what.to_string());
+    let result = mkfs::mkfs(opened.store.as_ref(), &opts, &step).await;
+    spinner.finish_and_clear();
+    let sb = result.with_context(|| format!("mkfs {src} failed"))?;
+    printer.say(&format!(
+        "created file system {} on {src}: block size {} KiB, root owned by {root_uid}:{root_gid}",
+        sb.fs_id,
+        sb.block_size / 1024
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The real user running the command, read from /proc (no libc needed).
+fn invoking_user() -> anyhow::Result<(u32, u32)> {
+    let m = std::fs::metadata("/proc/self")
+        .context("cannot read /proc/self to find the invoking user; pass --root-owner UID:GID")?;
+    Ok((m.uid(), m.gid()))
+}

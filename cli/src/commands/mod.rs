@@ -1,0 +1,21 @@
+//! One module per subcommand; each returns the exit status.
+
+pub mod mkfs;
+
+use anyhow::Context;
+use dynamofs_core::store::{self, Opened, Source, StoreOptions};
+
+use crate::args::GlobalArgs;
+
+/// Parse a source string and open its store with the global options.
+pub async fn open_source(global: &GlobalArgs, source: &str) -> anyhow::Result<(Source, Opened)> {
+    let src: Source = source.parse()?;
+    let opts = StoreOptions {
+        endpoint: global.endpoint.clone(),
+        profile: global.profile.clone(),
+    };
+    let opened = store::open(&src, &opts)
+        .await
+        .with_context(|| format!("cannot open {src}"))?;
+    Ok((src, opened))
+}

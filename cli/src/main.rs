@@ -1,0 +1,69 @@
+//! The `dynamofs` binary: argument parsing and error reporting. Each
+//! subcommand lives in `commands/` and is a thin layer over dynamofs-core.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod args;
+mod commands;
+mod printer;
+
+use args::{Cli, Command};
+use printer::Printer;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
+    let printer = Printer::new(cli.global.quiet, cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dynamofs: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Mkfs(a) => commands::mkfs::run(&cli.global, a, &printer).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                // `dynamofs ls | head`: the reader left; not an error.
+                return ExitCode::SUCCESS;
+            }
+            printer.error(&e);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        // Other crates' warnings (the AWS SDK's) are noise to a user.
+        0 => "error,dynamofs=warn,dynamofs_core=warn,dynamofs_fuse=warn",
+        1 => "info,dynamofs=debug,dynamofs_core=debug",
+        _ => "debug",
+    };
+    let filter =
+        EnvFilter::try_from_env("DYNAMOFS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}

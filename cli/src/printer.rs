@@ -1,0 +1,51 @@
+//! Where output goes: progress on a terminal only, errors once on stderr.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub struct Printer {
+    quiet: bool,
+    verbose: u8,
+    progress: bool,
+}
+
+impl Printer {
+    pub fn new(quiet: bool, verbose: u8) -> Printer {
+        Printer {
+            quiet,
+            verbose,
+            progress: !quiet && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// A spinner on a terminal; hidden when stderr is piped or with -q.
+    pub fn spinner(&self) -> ProgressBar {
+        if !self.progress {
+            return ProgressBar::hidden();
+        }
+        let pb = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+            pb.set_style(style);
+        }
+        pb.enable_steady_tick(Duration::from_millis(120));
+        pb
+    }
+
+    /// A result line for the user (stdout), unless -q.
+    pub fn say(&self, line: &str) {
+        if !self.quiet {
+            println!("{line}");
+        }
+    }
+
+    /// The error and its causes on one line; the debug form with -v.
+    pub fn error(&self, e: &anyhow::Error) {
+        if self.verbose > 0 {
+            eprintln!("dynamofs: error: {e:?}");
+        } else {
+            eprintln!("dynamofs: error: {e:#}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! dynamofs core: the file system's logic and its store layer.
+//!
+//! Knows nothing of FUSE or of the command line: the `fuse` crate and the
+//! `dynamofs` binary are thin layers over this crate.
+
+pub mod inode;
+pub mod mkfs;
+pub mod schema;
+pub mod store;
+pub mod superblock;

@@ -1,0 +1,82 @@
+//! Shared test setup: fresh stores on both backends.
+//!
+//! The DynamoDB-backed tests talk to a real DynamoDB-compatible server
+//! (moto, started by scripts/test) through the real aws-sdk client. They fail
+//! loudly when no server is configured: they never skip.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use dynamofs_core::store::{Billing, DynamoConfig, DynamoStore, SqliteStore, Store};
+
+/// The endpoint of the test DynamoDB server.
+pub fn endpoint() -> String {
+    match std::env::var("DYNAMOFS_TEST_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e,
+        _ => panic!(
+            "DYNAMOFS_TEST_ENDPOINT is not set: these tests need a DynamoDB-compatible server. \
+             Run them with scripts/test, which installs and starts moto."
+        ),
+    }
+}
+
+/// A table name no other test uses.
+pub fn unique_table(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u32>()
+    )
+}
+
+pub fn set_test_credentials() {
+    // Test credentials for the local server; never real ones.
+    for (k, v) in [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ] {
+        if std::env::var_os(k).is_none() {
+            std::env::set_var(k, v);
+        }
+    }
+}
+
+/// Connect to a new, not yet created table pair on the test server.
+pub async fn dynamo_uncreated(prefix: &str) -> DynamoStore {
+    set_test_credentials();
+    let cfg = DynamoConfig {
+        region: Some("us-east-1".into()),
+        table: unique_table(prefix),
+        endpoint: Some(endpoint()),
+        profile: None,
+    };
+    match DynamoStore::connect(&cfg).await {
+        Ok(s) => s,
+        Err(e) => panic!(
+            "cannot connect to the test DynamoDB server at {}: {e}",
+            endpoint()
+        ),
+    }
+}
+
+/// A fresh, created table pair on the test server.
+pub async fn dynamo() -> Arc<dyn Store> {
+    let s = dynamo_uncreated("t").await;
+    if let Err(e) = s.create_tables(Billing::OnDemand).await {
+        panic!("cannot create test tables at {}: {e}", endpoint());
+    }
+    Arc::new(s)
+}
+
+/// A fresh in-memory embedded store with its tables.
+pub async fn sqlite() -> Arc<dyn Store> {
+    let s = SqliteStore::memory().expect("in-memory sqlite");
+    s.create_tables(Billing::OnDemand)
+        .await
+        .expect("create sqlite tables");
+    Arc::new(s)
+}
