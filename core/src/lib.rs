@@ -3,8 +3,13 @@
 //! Knows nothing of FUSE or of the command line: the `fuse` crate and the
 //! `dynamofs` binary are thin layers over this crate.
 
+pub mod caller;
+pub mod error;
+pub mod fs;
 pub mod inode;
 pub mod mkfs;
+pub mod names;
+pub mod perm;
 pub mod schema;
 pub mod store;
 pub mod superblock;

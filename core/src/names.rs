@@ -38,7 +38,10 @@ mod tests {
     #[test]
     fn limits() {
         assert!(check(&[b'a'; 255]).is_ok());
-        assert_eq!(check(&[b'a'; 256]).map_err(|e| e.errno()), Err(Errno::ENAMETOOLONG));
+        assert_eq!(
+            check(&[b'a'; 256]).map_err(|e| e.errno()),
+            Err(Errno::ENAMETOOLONG)
+        );
         assert_eq!(check(b"a/b").map_err(|e| e.errno()), Err(Errno::EINVAL));
         assert_eq!(check(b"a\0b").map_err(|e| e.errno()), Err(Errno::EINVAL));
         assert_eq!(check(b"").map_err(|e| e.errno()), Err(Errno::EINVAL));

@@ -21,8 +21,10 @@ fn fast() -> Backoff {
     }
 }
 
+type Stack = Retrying<Faults<Counting<Arc<dyn Store>>>>;
+
 /// Retrying over fault injection over counting over a real backend.
-fn stack(backend: Arc<dyn Store>) -> (Retrying<Faults<Counting<Arc<dyn Store>>>>, Arc<Counters>) {
+fn stack(backend: Arc<dyn Store>) -> (Stack, Arc<Counters>) {
     let counters = Arc::new(Counters::default());
     let s = Retrying::new(
         Faults::new(Counting::new(backend, Arc::clone(&counters))),

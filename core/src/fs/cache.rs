@@ -1,0 +1,85 @@
+//! Short-lived cache of nodes and names, trusted only for planning: every
+//! change it informs carries conditions on what it assumed.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::entry::Entry;
+use super::node::Node;
+
+type NameMap = HashMap<(u64, Vec<u8>), (Option<Entry>, Instant)>;
+
+pub(super) struct Cache {
+    ttl: Duration,
+    nodes: Mutex<HashMap<u64, (Node, Instant)>>,
+    /// `None`: known absent (a negative lookup), as the kernel caches too.
+    names: Mutex<NameMap>,
+}
+
+impl Cache {
+    pub fn new(ttl: Duration) -> Cache {
+        Cache {
+            ttl,
+            nodes: Mutex::new(HashMap::new()),
+            names: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn fresh(&self, at: Instant) -> bool {
+        at.elapsed() < self.ttl
+    }
+
+    pub fn node(&self, ino: u64) -> Option<Node> {
+        let map = self.nodes.lock().ok()?;
+        map.get(&ino)
+            .filter(|(_, at)| self.fresh(*at))
+            .map(|(n, _)| n.clone())
+    }
+
+    pub fn put_node(&self, node: &Node) {
+        if let Ok(mut map) = self.nodes.lock() {
+            if map.len() > 100_000 {
+                map.retain(|_, (_, at)| at.elapsed() < self.ttl);
+            }
+            map.insert(node.inode.ino, (node.clone(), Instant::now()));
+        }
+    }
+
+    pub fn forget_node(&self, ino: u64) {
+        if let Ok(mut map) = self.nodes.lock() {
+            map.remove(&ino);
+        }
+    }
+
+    pub fn entry(&self, parent: u64, name: &[u8]) -> Option<Option<Entry>> {
+        let map = self.names.lock().ok()?;
+        map.get(&(parent, name.to_vec()))
+            .filter(|(_, at)| self.fresh(*at))
+            .map(|(e, _)| *e)
+    }
+
+    pub fn put_entry(&self, parent: u64, name: &[u8], e: Option<Entry>) {
+        if let Ok(mut map) = self.names.lock() {
+            if map.len() > 100_000 {
+                map.retain(|_, (_, at)| at.elapsed() < self.ttl);
+            }
+            map.insert((parent, name.to_vec()), (e, Instant::now()));
+        }
+    }
+
+    pub fn forget_entry(&self, parent: u64, name: &[u8]) {
+        if let Ok(mut map) = self.names.lock() {
+            map.remove(&(parent, name.to_vec()));
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut m) = self.nodes.lock() {
+            m.clear();
+        }
+        if let Ok(mut m) = self.names.lock() {
+            m.clear();
+        }
+    }
+}

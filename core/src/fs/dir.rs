@@ -1,0 +1,156 @@
+//! Looking names up.
+
+use crate::caller::Caller;
+use crate::error::{posix, Errno, FsResult};
+use crate::names;
+use crate::perm;
+use crate::store::Table;
+
+use super::attr::Attr;
+use super::entry::{entry_key, Entry};
+use super::node::Node;
+use super::Fs;
+
+impl Fs {
+    /// The entry `name` in directory `parent`, if any: one GetItem, or the
+    /// cache unless `fresh`.
+    pub(super) async fn entry(
+        &self,
+        parent: u64,
+        name: &[u8],
+        fresh: bool,
+    ) -> FsResult<Option<Entry>> {
+        if !fresh {
+            if let Some(e) = self.cache.entry(parent, name) {
+                return Ok(e);
+            }
+        }
+        let key = entry_key(parent, name);
+        match self.store.get(Table::Meta, &key, true).await? {
+            Some(item) => {
+                let e = Entry::decode(&key, &item.attrs)?;
+                self.cache.put_entry(parent, name, Some(e));
+                Ok(Some(e))
+            }
+            None => {
+                self.cache.put_entry(parent, name, None);
+                Ok(None)
+            }
+        }
+    }
+
+    /// A directory node, checked to be one and searchable by the caller.
+    pub(super) async fn dir(
+        &self,
+        caller: &Caller,
+        ino: u64,
+        mask: u32,
+        fresh: bool,
+    ) -> FsResult<Node> {
+        let d = self.node(ino, fresh).await?;
+        if !d.is_dir() {
+            return Err(posix(
+                Errno::ENOTDIR,
+                format!("inode {ino} is not a directory"),
+            ));
+        }
+        self.check(caller, &d, mask | perm::X, "directory")?;
+        Ok(d)
+    }
+
+    /// The directory a name is removed from or renamed in, when core checks
+    /// permissions (write, search, sticky). Under the kernel's checks it is
+    /// not needed: the transaction's counter condition already fails if the
+    /// directory is being removed.
+    pub(super) async fn changed_dir(
+        &self,
+        caller: &Caller,
+        ino: u64,
+        fresh: bool,
+    ) -> FsResult<Option<Node>> {
+        if !self.opts.check_permissions {
+            return Ok(None);
+        }
+        let d = self.dir(caller, ino, perm::W, fresh).await?;
+        if d.removed() {
+            return Err(posix(Errno::ENOENT, "directory was removed"));
+        }
+        Ok(Some(d))
+    }
+
+    /// Look a name up: the entry (one GetItem) and its node (one Query).
+    pub async fn lookup(&self, caller: &Caller, parent: u64, name: &[u8]) -> FsResult<Attr> {
+        names::check(name)?;
+        let (_, node) = self.resolve(caller, parent, name, false).await?;
+        Ok(node.attr(self.sb.block_size))
+    }
+
+    /// Resolve a name to its entry and node. `.` and `..` resolve too.
+    pub(super) async fn resolve(
+        &self,
+        caller: &Caller,
+        parent: u64,
+        name: &[u8],
+        fresh: bool,
+    ) -> FsResult<(Entry, Node)> {
+        let dir = if self.opts.check_permissions {
+            Some(self.dir(caller, parent, 0, fresh).await?)
+        } else {
+            None
+        };
+        if name == b"." || name == b".." {
+            let d = match dir {
+                Some(d) => d,
+                None => self.node(parent, fresh).await?,
+            };
+            if !d.is_dir() {
+                return Err(posix(Errno::ENOTDIR, "lookup in a non-directory"));
+            }
+            let ino = if name == b"." {
+                parent
+            } else {
+                d.inode.parent.max(1)
+            };
+            let n = self.node(ino, fresh).await?;
+            return Ok((
+                Entry {
+                    ino,
+                    kind: n.kind(),
+                },
+                n,
+            ));
+        }
+        let e = match self.entry(parent, name, fresh).await? {
+            Some(e) => e,
+            // A cached absence is re-checked: lookups must see names other
+            // clients created (the kernel caches negative entries itself).
+            None if !fresh => return Box::pin(self.resolve(caller, parent, name, true)).await,
+            None => {
+                return Err(posix(
+                    Errno::ENOENT,
+                    format!("{} in directory {parent}", String::from_utf8_lossy(name)),
+                ))
+            }
+        };
+        match self.node(e.ino, fresh).await {
+            Ok(n) => Ok((e, n)),
+            // The entry was just removed by another client: re-read once.
+            Err(err) if err.errno() == Errno::ENOENT && !fresh => {
+                Box::pin(self.resolve(caller, parent, name, true)).await
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Read a symbolic link's target.
+    pub async fn readlink(&self, ino: u64) -> FsResult<Vec<u8>> {
+        let n = self.node(ino, false).await?;
+        match &n.inode.target {
+            Some(t) => Ok(t.clone()),
+            None => Err(posix(
+                Errno::EINVAL,
+                format!("inode {ino} is not a symbolic link"),
+            )),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The file system: namespace and metadata over any [`Store`].
+//!
+//! Every namespace change is one conditional transaction (see `txn`).
+//! Reads go through a small attribute cache with a short TTL, the way an NFS
+//! client caches attributes: it lets a change be planned without re-reading
+//! what the kernel has just looked up, and every plan carries conditions on
+//! what it assumed, so a stale cache costs a retry, never a wrong result.
+
+mod attr;
+mod cache;
+mod create;
+mod dir;
+mod entry;
+mod node;
+mod orphan;
+mod readdir;
+mod remove;
+mod rename;
+mod setattr;
+mod txn;
+mod xattr;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use attr::{Attr, SetAttr, TimeSet};
+pub use readdir::{DirEntry, DirHandle};
+pub use rename::RenameFlags;
+pub use xattr::XattrFlags;
+
+use crate::caller::Caller;
+use crate::error::{posix, Errno, FsResult};
+use crate::perm;
+use crate::store::Store;
+use crate::superblock::Superblock;
+
+use cache::Cache;
+use node::Node;
+
+/// How a file system instance is used.
+#[derive(Clone, Debug)]
+pub struct FsOptions {
+    /// Check permissions in core. Off under a kernel mount with
+    /// `default_permissions`, where the kernel has already checked (and
+    /// knows the caller's supplementary groups, which FUSE does not pass).
+    pub check_permissions: bool,
+    /// How long cached attributes and names are trusted for planning.
+    pub attr_ttl: Duration,
+    /// Refuse every change with EROFS.
+    pub read_only: bool,
+}
+
+impl Default for FsOptions {
+    fn default() -> Self {
+        FsOptions {
+            check_permissions: true,
+            attr_ttl: Duration::from_secs(1),
+            read_only: false,
+        }
+    }
+}
+
+/// File system statistics for statfs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatFs {
+    pub block_size: u32,
+    pub blocks: u64,
+    pub blocks_free: u64,
+    pub files: u64,
+    pub files_free: u64,
+    pub name_max: u32,
+}
+
+/// One client's view of a file system.
+pub struct Fs {
+    store: Arc<dyn Store>,
+    sb: Superblock,
+    opts: FsOptions,
+    cache: Cache,
+    /// Inodes this client holds open, with their open counts.
+    open_files: std::sync::Mutex<std::collections::HashMap<u64, u32>>,
+    collector: tokio::sync::mpsc::UnboundedSender<orphan::Job>,
+}
+
+impl Fs {
+    /// Open the file system in a store: reads and checks the superblock.
+    pub async fn open(store: Arc<dyn Store>, opts: FsOptions) -> FsResult<Fs> {
+        let sb = Superblock::load(store.as_ref()).await?;
+        let cache = Cache::new(opts.attr_ttl);
+        let collector = orphan::start_collector(Arc::clone(&store));
+        Ok(Fs {
+            store,
+            sb,
+            opts,
+            cache,
+            open_files: Default::default(),
+            collector,
+        })
+    }
+
+    pub fn superblock(&self) -> &Superblock {
+        &self.sb
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn options(&self) -> &FsOptions {
+        &self.opts
+    }
+
+    /// Forget every cached attribute and name (tests measure cold costs).
+    pub fn drop_caches(&self) {
+        self.cache.clear();
+    }
+
+    fn writable(&self) -> FsResult<()> {
+        if self.opts.read_only {
+            return Err(posix(Errno::EROFS, "read-only mount"));
+        }
+        Ok(())
+    }
+
+    fn check(&self, caller: &Caller, node: &Node, mask: u32, what: &str) -> FsResult<()> {
+        if self.opts.check_permissions {
+            perm::check(caller, &node.inode, mask, what)?;
+        }
+        Ok(())
+    }
+
+    /// Attributes of an inode (fresh from the store).
+    pub async fn getattr(&self, ino: u64) -> FsResult<Attr> {
+        Ok(self.node(ino, true).await?.attr(self.sb.block_size))
+    }
+
+    /// Whether the caller may access an inode with `mask` (R=4, W=2, X=1;
+    /// 0 checks existence).
+    pub async fn access(&self, caller: &Caller, ino: u64, mask: u32) -> FsResult<()> {
+        let node = self.node(ino, false).await?;
+        if mask & perm::W != 0 {
+            self.writable()?;
+        }
+        if !perm::allows(caller, &node.inode, mask & 7) {
+            return Err(posix(Errno::EACCES, format!("access {ino}")));
+        }
+        Ok(())
+    }
+
+    /// There is no capacity limit: report a very large, mostly free volume.
+    pub fn statfs(&self) -> StatFs {
+        let bs = self.sb.block_size as u64;
+        let bytes: u64 = 1 << 60;
+        StatFs {
+            block_size: self.sb.block_size,
+            blocks: bytes / bs,
+            blocks_free: bytes / bs,
+            files: 1 << 48,
+            files_free: 1 << 48,
+            name_max: crate::names::NAME_MAX as u32,
+        }
+    }
+}

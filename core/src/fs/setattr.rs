@@ -1,0 +1,146 @@
+//! setattr: chmod, chown, utimens, and (with the data layer) truncate.
+//!
+//! One UpdateItem, conditioned on the ctime the plan was made from: every
+//! change bumps ctime, so the condition proves nothing changed meanwhile and
+//! the new attributes can be computed locally instead of read back.
+
+use crate::caller::Caller;
+use crate::error::{posix, Errno, FsResult};
+use crate::inode::FileType;
+use crate::perm::{self, S_ISGID, S_ISUID};
+use crate::schema::attr;
+use crate::store::{Change, Cond, Table, Value, Write};
+use crate::superblock::now_ns;
+
+use super::attr::{Attr, SetAttr, TimeSet};
+use super::node::Node;
+use super::txn::Attempts;
+use super::Fs;
+
+impl Fs {
+    pub async fn setattr(&self, caller: &Caller, ino: u64, set: &SetAttr) -> FsResult<Attr> {
+        self.writable()?;
+        if set.size.is_some() {
+            return Err(posix(
+                Errno::EOPNOTSUPP,
+                "size changes go through the data layer",
+            ));
+        }
+        let mut tries = Attempts::new();
+        loop {
+            let node = self.node(ino, tries.fresh()).await?;
+            let (new, changes) = self.plan_setattr(caller, &node, set)?;
+            if changes.is_empty() {
+                return Ok(node.attr(self.sb.block_size));
+            }
+            let w = Write::Update {
+                table: Table::Meta,
+                key: node.inode.key(),
+                changes,
+                cond: Some(Cond::eq(attr::CTIME, Value::N(node.inode.ctime))),
+            };
+            match self.store.write(&w).await {
+                Ok(()) => {
+                    self.cache.put_node(&new);
+                    return Ok(new.attr(self.sb.block_size));
+                }
+                Err(crate::store::StoreError::ConditionFailed { .. }) => tries.again().await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The node after the change and the attribute changes to write.
+    fn plan_setattr(
+        &self,
+        caller: &Caller,
+        node: &Node,
+        set: &SetAttr,
+    ) -> FsResult<(Node, Vec<Change>)> {
+        let check = self.opts.check_permissions;
+        let mut n = node.clone();
+        let i = &mut n.inode;
+        let now = now_ns();
+        let is_dir = i.kind() == Some(FileType::Directory);
+        if let Some(mode) = set.mode {
+            if check {
+                perm::check_owner(caller, node.inode_ref(), "chmod")?;
+            }
+            let mut bits = mode & 0o7777;
+            // A non-member may not set setgid on a file (it is silently dropped).
+            if check && !is_dir && !caller.is_root() && !caller.in_group(i.gid) {
+                bits &= !S_ISGID;
+            }
+            i.mode = (i.mode & crate::inode::S_IFMT) | bits;
+        }
+        if set.uid.is_some() || set.gid.is_some() {
+            let uid = set.uid.unwrap_or(i.uid);
+            let gid = set.gid.unwrap_or(i.gid);
+            if check && !caller.is_root() {
+                if uid != i.uid {
+                    return Err(posix(Errno::EPERM, "only root may change a file's owner"));
+                }
+                if gid != i.gid && (caller.uid != i.uid || !caller.in_group(gid)) {
+                    return Err(posix(Errno::EPERM, "chgrp to a group the caller is not in"));
+                }
+            }
+            let changed = uid != i.uid || gid != i.gid;
+            i.uid = uid;
+            i.gid = gid;
+            // chown clears setuid, and setgid when group-executable, on
+            // non-directories (as Linux does, even for root).
+            if !is_dir && (changed || !caller.is_root()) {
+                i.mode &= !S_ISUID;
+                if i.mode & 0o010 != 0 {
+                    i.mode &= !S_ISGID;
+                }
+            }
+        }
+        for (which, t) in [(0, set.atime), (1, set.mtime)] {
+            let Some(t) = t else { continue };
+            let v = match t {
+                TimeSet::Now => {
+                    if check && caller.uid != node.inode.uid && !caller.is_root() {
+                        perm::check(caller, &node.inode, perm::W, "utimens")?;
+                    }
+                    now
+                }
+                TimeSet::At(v) => {
+                    if check {
+                        perm::check_owner(caller, node.inode_ref(), "utimens")?;
+                    }
+                    v
+                }
+            };
+            if which == 0 {
+                i.atime = v;
+            } else {
+                i.mtime = v;
+            }
+        }
+        let ctime = set.ctime.unwrap_or(now).max(node.inode.ctime + 1);
+        i.ctime = ctime;
+        let mut changes = Vec::new();
+        let o = &node.inode;
+        let mut num = |name: &str, old: i64, new: i64| {
+            if old != new {
+                changes.push(Change::set(name, Value::N(new)));
+            }
+        };
+        num(attr::MODE, o.mode as i64, i.mode as i64);
+        num(attr::UID, o.uid as i64, i.uid as i64);
+        num(attr::GID, o.gid as i64, i.gid as i64);
+        num(attr::ATIME, o.atime, i.atime);
+        num(attr::MTIME, o.mtime, i.mtime);
+        if !changes.is_empty() || set.ctime.is_some() || !set.is_empty() {
+            changes.push(Change::set(attr::CTIME, Value::N(ctime)));
+        }
+        Ok((n, changes))
+    }
+}
+
+impl Node {
+    fn inode_ref(&self) -> &crate::inode::Inode {
+        &self.inode
+    }
+}
