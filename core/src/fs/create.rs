@@ -141,6 +141,7 @@ impl Fs {
                     self.cache.put_node(&node);
                     self.cache
                         .put_entry(parent, name, Some(Entry { ino, kind }));
+                    self.remember(ino);
                     return Ok(node);
                 }
                 Outcome::Failed(0) => {
@@ -242,6 +243,7 @@ impl Fs {
             Ok(n) => Ok((n.attr(self.sb.block_size), true)),
             Err(e) if e.errno() == Errno::EEXIST && !exclusive => {
                 let (_, n) = self.resolve(caller, parent, name, true).await?;
+                self.remember(n.inode.ino);
                 if n.is_dir() {
                     return Err(posix(Errno::EISDIR, "create over a directory"));
                 }
@@ -317,7 +319,10 @@ impl Fs {
                     key: n.inode.key(),
                     changes: vec![
                         Change::set(crate::schema::attr::NLINK, Value::N(nlink as i64 + 1)),
-                        Change::set(crate::schema::attr::CTIME, Value::N(now)),
+                        Change::set(
+                            crate::schema::attr::CTIME,
+                            Value::N(super::remove::later(now, &n.inode)),
+                        ),
                     ],
                     cond: Some(Cond::cmp(
                         crate::schema::attr::NLINK,
@@ -331,7 +336,7 @@ impl Fs {
                 Outcome::Done => {
                     let mut node = n;
                     node.inode.nlink = nlink + 1;
-                    node.inode.ctime = now;
+                    node.inode.ctime = super::remove::later(now, &node.inode);
                     self.cache.put_node(&node);
                     self.cache.put_entry(
                         parent,
@@ -341,6 +346,7 @@ impl Fs {
                             kind: node.kind(),
                         }),
                     );
+                    self.remember(ino);
                     return Ok(node.attr(self.sb.block_size));
                 }
                 Outcome::Failed(0) => return Err(posix(Errno::EEXIST, "link target exists")),

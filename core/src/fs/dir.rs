@@ -82,6 +82,7 @@ impl Fs {
     pub async fn lookup(&self, caller: &Caller, parent: u64, name: &[u8]) -> FsResult<Attr> {
         names::check(name)?;
         let (_, node) = self.resolve(caller, parent, name, false).await?;
+        self.remember(node.inode.ino);
         Ok(node.attr(self.sb.block_size))
     }
 

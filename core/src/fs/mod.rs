@@ -80,6 +80,9 @@ pub struct Fs {
     /// Inodes this client holds open, with their open counts.
     open_files: std::sync::Mutex<std::collections::HashMap<u64, u32>>,
     collector: tokio::sync::mpsc::UnboundedSender<orphan::Job>,
+    /// The kernel's lookup counts: how many times each inode was handed out
+    /// by lookup, create and friends, minus what it forgot.
+    lookups: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
 }
 
 impl Fs {
@@ -95,6 +98,7 @@ impl Fs {
             cache,
             open_files: Default::default(),
             collector,
+            lookups: Default::default(),
         })
     }
 
@@ -145,6 +149,43 @@ impl Fs {
             return Err(posix(Errno::EACCES, format!("access {ino}")));
         }
         Ok(())
+    }
+
+    /// Count one more reference the kernel holds to `ino`.
+    pub(crate) fn remember(&self, ino: u64) {
+        if let Ok(mut m) = self.lookups.lock() {
+            *m.entry(ino).or_insert(0) += 1;
+        }
+    }
+
+    /// The kernel forgot `n` references to `ino`. At zero the client drops
+    /// what it cached; an orphan nobody holds any more is collected.
+    pub async fn forget(&self, ino: u64, n: u64) {
+        let gone = match self.lookups.lock() {
+            Ok(mut m) => match m.get_mut(&ino) {
+                Some(c) if *c > n => {
+                    *c -= n;
+                    false
+                }
+                Some(_) => {
+                    m.remove(&ino);
+                    true
+                }
+                None => true,
+            },
+            Err(_) => false,
+        };
+        if gone {
+            self.cache.forget_node(ino);
+        }
+    }
+
+    /// How many references the kernel holds to `ino`.
+    pub fn lookup_count(&self, ino: u64) -> u64 {
+        self.lookups
+            .lock()
+            .map(|m| m.get(&ino).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
 
     /// There is no capacity limit: report a very large, mostly free volume.

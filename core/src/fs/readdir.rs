@@ -108,10 +108,18 @@ impl Fs {
             .iter()
             .map(|n| (n.inode.ino, n.attr(self.sb.block_size)))
             .collect();
-        Ok(entries
+        let out: Vec<(u64, DirEntry, Attr)> = entries
             .into_iter()
             .filter_map(|(off, e)| by_ino.get(&e.ino).cloned().map(|a| (off, e, a)))
-            .collect())
+            .collect();
+        // The kernel takes a reference to every entry readdirplus returns
+        // except . and .., as it does for lookup.
+        for (_, e, _) in &out {
+            if e.name != b"." && e.name != b".." {
+                self.remember(e.ino);
+            }
+        }
+        Ok(out)
     }
 
     async fn fetch_page(&self, h: &mut DirHandle) -> FsResult<()> {

@@ -17,6 +17,13 @@ use super::orphan::orphan_put;
 use super::txn::{Attempts, Outcome};
 use super::Fs;
 
+/// A ctime for a change: now, but always after the current one, even if
+/// this client's clock is behind the last writer's. setattr conditions on
+/// ctime to detect concurrent changes, so it must never repeat.
+pub(super) fn later(now: i64, inode: &crate::inode::Inode) -> i64 {
+    now.max(inode.ctime + 1)
+}
+
 /// The writes that drop one link of `victim` (not a directory).
 pub(super) fn drop_link(victim: &Node, now: i64) -> Vec<Write> {
     let nlink = victim.inode.nlink as i64;
@@ -25,7 +32,7 @@ pub(super) fn drop_link(victim: &Node, now: i64) -> Vec<Write> {
         key: victim.inode.key(),
         changes: vec![
             Change::set(attr::NLINK, Value::N(nlink - 1)),
-            Change::set(attr::CTIME, Value::N(now)),
+            Change::set(attr::CTIME, Value::N(later(now, &victim.inode))),
         ],
         cond: Some(Cond::eq(attr::NLINK, Value::N(nlink))),
     }];
@@ -46,7 +53,7 @@ pub(super) fn drop_dir(victim: &Node, now: i64) -> Vec<Write> {
             key: victim.inode.key(),
             changes: vec![
                 Change::set(attr::NLINK, Value::N(0)),
-                Change::set(attr::CTIME, Value::N(now)),
+                Change::set(attr::CTIME, Value::N(later(now, &victim.inode))),
             ],
             cond: Some(Cond::Exists),
         },

@@ -17,7 +17,7 @@ use crate::superblock::now_ns;
 
 use super::entry::{entry_key, shard_of, Entry};
 use super::node::Node;
-use super::remove::{drop_dir, drop_link};
+use super::remove::{drop_dir, drop_link, later};
 use super::txn::{Attempts, Outcome};
 use super::Fs;
 
@@ -66,7 +66,7 @@ impl Counters {
 /// Update of a moved inode: ctime, and the parent pointer of a directory
 /// that changes parent (conditioned on the old one).
 fn moved(node: &Node, from: u64, to: u64, now: i64) -> Write {
-    let mut changes = vec![Change::set(attr::CTIME, Value::N(now))];
+    let mut changes = vec![Change::set(attr::CTIME, Value::N(later(now, &node.inode)))];
     let mut cond = Cond::Exists;
     if node.is_dir() && from != to {
         changes.push(Change::set(attr::PARENT, Value::N(to as i64)));
