@@ -78,9 +78,28 @@ pub struct MkfsArgs {
     #[arg(long, value_name = "MODE", default_value = "755", value_parser = parse_mode)]
     pub root_mode: u32,
 
+    /// Compress data blocks (DynamoDB bills per KB written and stored)
+    #[arg(long, value_enum, default_value_t = CompressionArg::Lz4)]
+    pub compression: CompressionArg,
+
     /// Destroy an existing file system (or foreign tables) at SOURCE
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    None,
+    Lz4,
+}
+
+impl CompressionArg {
+    pub fn name(self) -> &'static str {
+        match self {
+            CompressionArg::None => "none",
+            CompressionArg::Lz4 => "lz4",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

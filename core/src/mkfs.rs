@@ -13,6 +13,9 @@ pub const MIN_BLOCK_SIZE: i64 = 4 * 1024;
 /// Largest block that, with its key and attributes, stays under 400 KB.
 pub const MAX_BLOCK_SIZE: i64 = 256 * 1024;
 
+/// Block encodings a file system may be created with.
+pub const COMPRESSIONS: [&str; 2] = ["none", "lz4"];
+
 pub fn valid_block_size(bs: i64) -> bool {
     (MIN_BLOCK_SIZE..=MAX_BLOCK_SIZE).contains(&bs) && (bs as u64).is_power_of_two()
 }
@@ -38,7 +41,7 @@ impl Default for MkfsOptions {
             root_uid: 0,
             root_gid: 0,
             root_mode: 0o755,
-            compression: "none".into(),
+            compression: "lz4".into(),
         }
     }
 }
@@ -57,6 +60,8 @@ pub enum MkfsError {
     Foreign { table: String, found: String },
     #[error("{table} exists without a valid dynamofs superblock ({why}); pass --force to delete it and start empty")]
     Damaged { table: String, why: String },
+    #[error("unknown compression `{0}`: choose none or lz4")]
+    Compression(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -81,6 +86,9 @@ pub async fn mkfs(
 ) -> Result<Superblock, MkfsError> {
     if !valid_block_size(opts.block_size as i64) {
         return Err(MkfsError::BlockSize(opts.block_size));
+    }
+    if !COMPRESSIONS.contains(&opts.compression.as_str()) {
+        return Err(MkfsError::Compression(opts.compression.clone()));
     }
     progress.step("checking tables");
     let mut need_create = false;

@@ -95,6 +95,9 @@ impl Superblock {
             .and_then(Value::as_s)
             .unwrap_or("none")
             .to_string();
+        if !crate::mkfs::COMPRESSIONS.contains(&compression.as_str()) {
+            return Err(damaged(format!("unknown compression `{compression}`")));
+        }
         Ok(Superblock {
             version,
             block_size: block_size as u32,

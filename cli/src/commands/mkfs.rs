@@ -33,7 +33,7 @@ pub async fn run(
         root_uid,
         root_gid,
         root_mode: args.root_mode,
-        ..MkfsOptions::default()
+        compression: args.compression.name().to_string(),
     };
     let spinner = printer.spinner();
     let step = |what: &str| spinner.set_message(what.to_string());
@@ -41,9 +41,10 @@ pub async fn run(
     spinner.finish_and_clear();
     let sb = result.with_context(|| format!("mkfs {src} failed"))?;
     printer.say(&format!(
-        "created file system {} on {src}: block size {} KiB, root owned by {root_uid}:{root_gid}",
+        "created file system {} on {src}: block size {} KiB, compression {}, root owned by {root_uid}:{root_gid}",
         sb.fs_id,
-        sb.block_size / 1024
+        sb.block_size / 1024,
+        sb.compression
     ));
     Ok(ExitCode::SUCCESS)
 }

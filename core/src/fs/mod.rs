@@ -7,10 +7,12 @@
 //! what it assumed, so a stale cache costs a retry, never a wrong result.
 
 mod attr;
+mod block;
 mod cache;
 mod create;
 mod dir;
 mod entry;
+mod file;
 mod node;
 mod orphan;
 mod readdir;
@@ -24,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use attr::{Attr, SetAttr, TimeSet};
+pub use file::{OpenMode, MAX_FILE_SIZE};
 pub use readdir::{DirEntry, DirHandle};
 pub use rename::RenameFlags;
 pub use xattr::XattrFlags;
@@ -48,6 +51,9 @@ pub struct FsOptions {
     pub attr_ttl: Duration,
     /// Refuse every change with EROFS.
     pub read_only: bool,
+    /// Buffered (not yet written) file data this client may hold before a
+    /// writer must flush.
+    pub dirty_limit: usize,
 }
 
 impl Default for FsOptions {
@@ -56,6 +62,7 @@ impl Default for FsOptions {
             check_permissions: true,
             attr_ttl: Duration::from_secs(1),
             read_only: false,
+            dirty_limit: 256 << 20,
         }
     }
 }
@@ -83,6 +90,7 @@ pub struct Fs {
     /// The kernel's lookup counts: how many times each inode was handed out
     /// by lookup, create and friends, minus what it forgot.
     lookups: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
+    files: file::Files,
 }
 
 impl Fs {
@@ -90,7 +98,7 @@ impl Fs {
     pub async fn open(store: Arc<dyn Store>, opts: FsOptions) -> FsResult<Fs> {
         let sb = Superblock::load(store.as_ref()).await?;
         let cache = Cache::new(opts.attr_ttl);
-        let collector = orphan::start_collector(Arc::clone(&store));
+        let collector = orphan::start_collector(Arc::clone(&store), sb.block_size);
         Ok(Fs {
             store,
             sb,
@@ -99,6 +107,7 @@ impl Fs {
             open_files: Default::default(),
             collector,
             lookups: Default::default(),
+            files: Default::default(),
         })
     }
 

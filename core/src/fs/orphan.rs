@@ -46,19 +46,54 @@ pub fn orphan_ino(key: &Key) -> Option<u64> {
     Some(u64::from_be_bytes(b))
 }
 
+/// Partition tag of dead-generation records: blocks of a generation that
+/// truncation to zero left behind, to be deleted in the background.
+pub const GENERATION_TAG: u8 = b'g';
+/// Attribute: how many blocks the dead generation may have.
+pub const GENERATION_BLOCKS: &str = "n";
+
+pub fn dead_generation_key(ino: u64, generation: u64) -> Key {
+    let mut s = ino_bytes(ino).to_vec();
+    s.extend_from_slice(&generation.to_be_bytes());
+    Key::new(vec![GENERATION_TAG, (ino % ORPHAN_SHARDS as u64) as u8], s)
+}
+
+pub fn dead_generation_put(ino: u64, generation: u64, blocks: u64, now: i64) -> Write {
+    let mut a = Attrs::new();
+    a.insert(GENERATION_BLOCKS.into(), Value::N(blocks as i64));
+    a.insert(ORPHAN_SINCE.into(), Value::N(now));
+    Write::Put {
+        table: Table::Meta,
+        key: dead_generation_key(ino, generation),
+        attrs: a,
+        cond: None,
+    }
+}
+
 pub(super) enum Job {
     Collect(u64),
+    Generation(u64, u64, u64),
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// The background collector: one task per file system instance.
-pub(super) fn start_collector(store: Arc<dyn Store>) -> mpsc::UnboundedSender<Job> {
+pub(super) fn start_collector(
+    store: Arc<dyn Store>,
+    block_size: u32,
+) -> mpsc::UnboundedSender<Job> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
     tokio::spawn(async move {
         while let Some(job) = rx.recv().await {
             match job {
+                Job::Generation(ino, generation, blocks) => {
+                    if let Err(e) =
+                        collect_generation(store.as_ref(), ino, generation, blocks).await
+                    {
+                        tracing::warn!(ino, generation, "collecting old data blocks failed: {e}");
+                    }
+                }
                 Job::Collect(ino) => {
-                    if let Err(e) = collect(store.as_ref(), ino).await {
+                    if let Err(e) = collect(store.as_ref(), ino, block_size).await {
                         // The orphan record stays: a later pass or fsck retries.
                         tracing::warn!(ino, "collecting orphan failed: {e}");
                     }
@@ -74,11 +109,31 @@ pub(super) fn start_collector(store: Arc<dyn Store>) -> mpsc::UnboundedSender<Jo
 
 /// Delete an orphan's items, then its record. Idempotent, so safe to repeat
 /// and to run from several clients at once.
-async fn collect(store: &dyn Store, ino: u64) -> FsResult<()> {
+async fn collect(store: &dyn Store, ino: u64, block_size: u32) -> FsResult<()> {
     let mut q = Query::new(Table::Meta, inode_p(ino), Range::All);
     q.limit = Some(500);
     loop {
         let page = store.query(&q).await?;
+        // The data first: while the inode item is there, its size and
+        // generation say which blocks to delete.
+        if let Some(i) = page
+            .items
+            .iter()
+            .find(|i| i.key.s == crate::schema::INODE_ATTRS_S)
+        {
+            let size = i
+                .attrs
+                .get(crate::schema::attr::SIZE)
+                .and_then(Value::as_n)
+                .unwrap_or(0);
+            let generation = i
+                .attrs
+                .get(crate::schema::attr::GENERATION)
+                .and_then(Value::as_n)
+                .unwrap_or(0);
+            let blocks = (size.max(0) as u64).div_ceil(block_size as u64);
+            delete_blocks(store, ino, generation as u64, blocks).await?;
+        }
         let dels: Vec<BatchWrite> = page
             .items
             .iter()
@@ -105,7 +160,50 @@ async fn collect(store: &dyn Store, ino: u64) -> FsResult<()> {
     }
 }
 
+async fn delete_blocks(store: &dyn Store, ino: u64, generation: u64, blocks: u64) -> FsResult<()> {
+    // In slices, so a huge file does not build one huge request list.
+    let mut i = 0;
+    while i < blocks {
+        let end = (i + 2500).min(blocks);
+        let dels: Vec<BatchWrite> = (i..end)
+            .map(|b| BatchWrite::Delete {
+                key: super::block::block_key(ino, generation, b),
+            })
+            .collect();
+        store.batch_write(Table::Blocks, &dels).await?;
+        i = end;
+    }
+    Ok(())
+}
+
+/// Delete a dead generation's blocks, then its record.
+async fn collect_generation(
+    store: &dyn Store,
+    ino: u64,
+    generation: u64,
+    blocks: u64,
+) -> FsResult<()> {
+    delete_blocks(store, ino, generation, blocks).await?;
+    let w = Write::Delete {
+        table: Table::Meta,
+        key: dead_generation_key(ino, generation),
+        cond: None,
+    };
+    store.write(&w).await?;
+    Ok(())
+}
+
 impl Fs {
+    pub(super) fn collect_generation_later(&self, ino: u64, generation: u64, blocks: u64) {
+        if self
+            .collector
+            .send(Job::Generation(ino, generation, blocks))
+            .is_err()
+        {
+            tracing::warn!(ino, "collector stopped; fsck will delete the old blocks");
+        }
+    }
+
     /// All orphan records: (inode, since).
     pub async fn orphans(&self) -> FsResult<Vec<(u64, i64)>> {
         let mut out = Vec::new();
@@ -136,7 +234,7 @@ impl Fs {
     /// Delete an orphan's items and its record now.
     pub async fn collect_orphan(&self, ino: u64) -> FsResult<()> {
         self.cache.forget_node(ino);
-        collect(self.store.as_ref(), ino).await
+        collect(self.store.as_ref(), ino, self.sb.block_size).await
     }
 
     /// Hand an orphan to the background collector: removing a name costs

@@ -20,11 +20,16 @@ use super::Fs;
 impl Fs {
     pub async fn setattr(&self, caller: &Caller, ino: u64, set: &SetAttr) -> FsResult<Attr> {
         self.writable()?;
-        if set.size.is_some() {
-            return Err(posix(
-                Errno::EOPNOTSUPP,
-                "size changes go through the data layer",
-            ));
+        if let Some(size) = set.size {
+            self.set_size(caller, ino, size).await?;
+            let rest = SetAttr {
+                size: None,
+                ..set.clone()
+            };
+            if rest.is_empty() {
+                return self.getattr(ino).await;
+            }
+            return Box::pin(self.setattr(caller, ino, &rest)).await;
         }
         let mut tries = Attempts::new();
         loop {

@@ -1,0 +1,539 @@
+//! File data: open files, buffered writes flushed as whole blocks in
+//! parallel, reads of many blocks at once, truncation.
+//!
+//! Close-to-open consistency, as NFS: open reads the inode fresh; flush,
+//! fsync and close write the dirty blocks, then (and only then) the inode's
+//! size and mtime, so no reader ever sees a size whose blocks are missing.
+//! All handles of one inode in this client share one state, so they see
+//! each other's writes at once, and an unlinked file stays usable until its
+//! last close.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::caller::Caller;
+use crate::error::{posix, Errno, FsError, FsResult};
+use crate::inode::FileType;
+use crate::perm;
+use crate::schema::attr;
+use crate::store::{BatchWrite, Change, Cond, Key, Store, Table, Value, Write};
+use crate::superblock::now_ns;
+
+use super::block::{self, block_key};
+use super::orphan::dead_generation_put;
+use super::txn::{Attempts, Outcome};
+use super::Fs;
+
+/// Largest file: 16 TiB. Writes past it fail with EFBIG.
+pub const MAX_FILE_SIZE: u64 = 1 << 44;
+/// Block writes in flight per flush.
+pub const PARALLEL_WRITES: usize = 16;
+
+/// How a file is opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpenMode {
+    pub read: bool,
+    pub write: bool,
+    pub append: bool,
+    pub truncate: bool,
+}
+
+/// One inode's data state in this client, shared by its handles.
+#[derive(Debug)]
+pub(super) struct OpenFile {
+    ino: u64,
+    generation: u64,
+    size: u64,
+    ctime: i64,
+    /// Whole blocks waiting to be written, by index.
+    dirty: BTreeMap<u64, Vec<u8>>,
+    dirty_bytes: usize,
+    /// Size or mtime changed since the last flush.
+    changed: bool,
+    handles: u32,
+}
+
+#[derive(Clone)]
+struct Handle {
+    mode: OpenMode,
+    file: Arc<Mutex<OpenFile>>,
+}
+
+/// Open files of one client.
+#[derive(Default)]
+pub(super) struct Files {
+    next: AtomicU64,
+    handles: std::sync::Mutex<HashMap<u64, Handle>>,
+    by_ino: std::sync::Mutex<HashMap<u64, Arc<Mutex<OpenFile>>>>,
+    dirty_total: AtomicUsize,
+}
+
+impl Fs {
+    fn bs(&self) -> u64 {
+        self.sb.block_size as u64
+    }
+
+    fn compress(&self) -> bool {
+        self.sb.compression == "lz4"
+    }
+
+    fn handle(&self, fh: u64) -> FsResult<Handle> {
+        self.files
+            .handles
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&fh).cloned())
+            .ok_or_else(|| posix(Errno::EBADF, format!("no open file {fh}")))
+    }
+
+    /// Open an inode; returns a handle number. The inode is read fresh.
+    pub async fn open_file(&self, caller: &Caller, ino: u64, mode: OpenMode) -> FsResult<u64> {
+        if mode.write || mode.truncate {
+            self.writable()?;
+        }
+        let node = self.node(ino, true).await?;
+        if node.is_dir() && (mode.write || mode.truncate) {
+            return Err(posix(Errno::EISDIR, "open a directory for writing"));
+        }
+        let mut mask = 0;
+        if mode.read {
+            mask |= perm::R;
+        }
+        if mode.write || mode.truncate {
+            mask |= perm::W;
+        }
+        self.check(caller, &node, mask, "open")?;
+        let file = {
+            let mut m = self
+                .files
+                .by_ino
+                .lock()
+                .map_err(|_| FsError::Corrupt("open files lock poisoned".into()))?;
+            Arc::clone(m.entry(ino).or_insert_with(|| {
+                Arc::new(Mutex::new(OpenFile {
+                    ino,
+                    generation: node.inode.generation,
+                    size: node.inode.size,
+                    ctime: node.inode.ctime,
+                    dirty: BTreeMap::new(),
+                    dirty_bytes: 0,
+                    changed: false,
+                    handles: 0,
+                }))
+            }))
+        };
+        {
+            let mut f = file.lock().await;
+            if f.dirty.is_empty() && !f.changed {
+                // Close-to-open: take what other clients closed.
+                f.generation = node.inode.generation;
+                f.size = node.inode.size;
+                f.ctime = node.inode.ctime;
+            }
+            f.handles += 1;
+            if mode.truncate && mode.write && node.kind() == FileType::Regular {
+                self.truncate_locked(&mut f, 0).await?;
+            }
+        }
+        self.hold(ino);
+        let fh = self.files.next.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Ok(mut m) = self.files.handles.lock() {
+            m.insert(fh, Handle { mode, file });
+        }
+        Ok(fh)
+    }
+
+    /// Read up to `len` bytes at `offset`; short only at end of file.
+    pub async fn read(&self, fh: u64, offset: u64, len: usize) -> FsResult<Vec<u8>> {
+        let h = self.handle(fh)?;
+        if !h.mode.read {
+            return Err(posix(Errno::EBADF, "file not open for reading"));
+        }
+        let f = h.file.lock().await;
+        if offset >= f.size || len == 0 {
+            return Ok(Vec::new());
+        }
+        let end = (offset + len as u64).min(f.size);
+        let bs = self.bs();
+        let first = offset / bs;
+        let last = (end - 1) / bs;
+        let missing: Vec<u64> = (first..=last)
+            .filter(|i| !f.dirty.contains_key(i))
+            .collect();
+        let fetched = self.fetch_blocks(f.ino, f.generation, &missing).await?;
+        let mut out = Vec::with_capacity((end - offset) as usize);
+        for i in first..=last {
+            let data = f.dirty.get(&i).or_else(|| fetched.get(&i));
+            let from = if i == first {
+                (offset % bs) as usize
+            } else {
+                0
+            };
+            let to = if i == last {
+                ((end - 1) % bs) as usize + 1
+            } else {
+                bs as usize
+            };
+            for pos in from..to {
+                // Bytes past a block's stored length are a hole: zeros.
+                out.push(data.and_then(|d| d.get(pos).copied()).unwrap_or(0));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Blocks by index, read together (one request per 100); holes absent.
+    async fn fetch_blocks(
+        &self,
+        ino: u64,
+        generation: u64,
+        idx: &[u64],
+    ) -> FsResult<HashMap<u64, Vec<u8>>> {
+        if idx.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let keys: Vec<Key> = idx.iter().map(|i| block_key(ino, generation, *i)).collect();
+        let items = self.store.batch_get(Table::Blocks, &keys, true).await?;
+        let mut out = HashMap::new();
+        for (i, item) in idx.iter().zip(items) {
+            if let Some(item) = item {
+                out.insert(*i, block::decode(&item, self.sb.block_size)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Write at `offset` (at the end with O_APPEND); buffered until flush.
+    pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> FsResult<usize> {
+        let h = self.handle(fh)?;
+        if !h.mode.write {
+            return Err(posix(Errno::EBADF, "file not open for writing"));
+        }
+        self.writable()?;
+        let mut f = h.file.lock().await;
+        // Appends are atomic within this client: the offset is taken under
+        // the file's lock.
+        let offset = if h.mode.append { f.size } else { offset };
+        let end = offset
+            .checked_add(data.len() as u64)
+            .filter(|e| *e <= MAX_FILE_SIZE)
+            .ok_or_else(|| posix(Errno::EFBIG, "write past the largest file size"))?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let bs = self.bs();
+        let first = offset / bs;
+        let last = (end - 1) / bs;
+        // Blocks partly overwritten that hold data need their old bytes.
+        let need: Vec<u64> = (first..=last)
+            .filter(|i| !f.dirty.contains_key(i))
+            .filter(|i| {
+                let (bstart, bend) = (i * bs, (i + 1) * bs);
+                let covers = offset <= bstart && end >= bend.min(f.size.max(end));
+                bstart < f.size && !covers
+            })
+            .collect();
+        let mut old = self.fetch_blocks(f.ino, f.generation, &need).await?;
+        let mut added = 0usize;
+        for i in first..=last {
+            let buf = match f.dirty.remove(&i) {
+                Some(b) => b,
+                None => old.remove(&i).unwrap_or_default(),
+            };
+            let before = buf.len();
+            let mut buf = buf;
+            let from = offset.max(i * bs);
+            let to = end.min((i + 1) * bs);
+            let (bf, bt) = ((from - i * bs) as usize, (to - i * bs) as usize);
+            if buf.len() < bt {
+                buf.resize(bt, 0);
+            }
+            buf[bf..bt].copy_from_slice(&data[(from - offset) as usize..(to - offset) as usize]);
+            added += buf.len().saturating_sub(before);
+            f.dirty.insert(i, buf);
+        }
+        f.dirty_bytes += added;
+        self.files.dirty_total.fetch_add(added, Ordering::Relaxed);
+        f.size = f.size.max(end);
+        f.changed = true;
+        if self.files.dirty_total.load(Ordering::Relaxed) > self.opts.dirty_limit
+            || f.dirty_bytes > self.opts.dirty_limit
+        {
+            self.flush_locked(&mut f).await?;
+        }
+        Ok(data.len())
+    }
+
+    /// Write dirty blocks (in parallel), then the inode's size and times.
+    /// When this returns, data and metadata are durable in the store.
+    pub async fn flush(&self, fh: u64) -> FsResult<()> {
+        let h = self.handle(fh)?;
+        let mut f = h.file.lock().await;
+        self.flush_locked(&mut f).await
+    }
+
+    async fn flush_locked(&self, f: &mut OpenFile) -> FsResult<()> {
+        if f.dirty.is_empty() && !f.changed {
+            return Ok(());
+        }
+        let blocks = std::mem::take(&mut f.dirty);
+        self.files
+            .dirty_total
+            .fetch_sub(f.dirty_bytes, Ordering::Relaxed);
+        f.dirty_bytes = 0;
+        let mut tries = Attempts::new();
+        loop {
+            if let Err(e) = self.put_blocks(f.ino, f.generation, &blocks).await {
+                // Keep the data for the next flush or close.
+                f.dirty_bytes = blocks.values().map(Vec::len).sum();
+                self.files
+                    .dirty_total
+                    .fetch_add(f.dirty_bytes, Ordering::Relaxed);
+                f.dirty = blocks;
+                return Err(e);
+            }
+            let now = now_ns();
+            let ctime = now.max(f.ctime + 1);
+            let w = Write::Update {
+                table: Table::Meta,
+                key: crate::inode::inode_key(f.ino),
+                changes: vec![
+                    Change::set(attr::SIZE, Value::N(f.size as i64)),
+                    Change::set(attr::MTIME, Value::N(now)),
+                    Change::set(attr::CTIME, Value::N(ctime)),
+                ],
+                cond: Some(generation_is(f.generation)),
+            };
+            match self.store.write(&w).await {
+                Ok(()) => {
+                    f.ctime = ctime;
+                    f.changed = false;
+                    self.cache.forget_node(f.ino);
+                    return Ok(());
+                }
+                Err(crate::store::StoreError::ConditionFailed { .. }) => {
+                    // Another client truncated to zero meanwhile (a new
+                    // generation) or removed the file: write again under
+                    // what is there now.
+                    let node = self.node(f.ino, true).await?;
+                    f.generation = node.inode.generation;
+                    f.ctime = node.inode.ctime;
+                    tries.again().await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn put_blocks(
+        &self,
+        ino: u64,
+        generation: u64,
+        blocks: &BTreeMap<u64, Vec<u8>>,
+    ) -> FsResult<()> {
+        let limit = Arc::new(Semaphore::new(PARALLEL_WRITES));
+        let mut set = JoinSet::new();
+        for (i, data) in blocks {
+            let store: Arc<dyn Store> = Arc::clone(&self.store);
+            let w = Write::Put {
+                table: Table::Blocks,
+                key: block_key(ino, generation, *i),
+                attrs: block::encode(data, self.compress()),
+                cond: None,
+            };
+            let permit = Arc::clone(&limit).acquire_owned().await;
+            set.spawn(async move {
+                let _permit = permit;
+                store.write(&w).await
+            });
+        }
+        let mut first_err = None;
+        while let Some(r) = set.join_next().await {
+            let r = r.map_err(|e| FsError::Corrupt(format!("block writer failed: {e}")))?;
+            if let Err(e) = r {
+                first_err.get_or_insert(e);
+            }
+        }
+        match first_err {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// fsync: as flush (every flush is durable).
+    pub async fn fsync(&self, fh: u64) -> FsResult<()> {
+        self.flush(fh).await
+    }
+
+    /// Close a handle: flush, and at the last close of an unlinked file let
+    /// it be collected.
+    pub async fn release(&self, fh: u64) -> FsResult<()> {
+        let h = self.handle(fh)?;
+        let result = {
+            let mut f = h.file.lock().await;
+            let r = self.flush_locked(&mut f).await;
+            f.handles = f.handles.saturating_sub(1);
+            if f.handles == 0 && f.dirty.is_empty() {
+                if let Ok(mut m) = self.files.by_ino.lock() {
+                    m.remove(&f.ino);
+                }
+            }
+            r
+        };
+        if let Ok(mut m) = self.files.handles.lock() {
+            m.remove(&fh);
+        }
+        self.unhold(h.file.lock().await.ino).await;
+        result
+    }
+
+    /// Change a regular file's size (truncate(2), setattr with a size).
+    pub(super) async fn set_size(&self, caller: &Caller, ino: u64, size: u64) -> FsResult<()> {
+        self.writable()?;
+        if size > MAX_FILE_SIZE {
+            return Err(posix(Errno::EFBIG, "truncate past the largest file size"));
+        }
+        let node = self.node(ino, true).await?;
+        match node.kind() {
+            FileType::Regular => {}
+            FileType::Directory => return Err(posix(Errno::EISDIR, "truncate a directory")),
+            _ => return Err(posix(Errno::EINVAL, "truncate a special file")),
+        }
+        self.check(caller, &node, perm::W, "truncate")?;
+        let open = self
+            .files
+            .by_ino
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&ino).cloned());
+        match open {
+            Some(file) => {
+                let mut f = file.lock().await;
+                self.truncate_locked(&mut f, size).await
+            }
+            None => {
+                let mut f = OpenFile {
+                    ino,
+                    generation: node.inode.generation,
+                    size: node.inode.size,
+                    ctime: node.inode.ctime,
+                    dirty: BTreeMap::new(),
+                    dirty_bytes: 0,
+                    changed: false,
+                    handles: 0,
+                };
+                self.truncate_locked(&mut f, size).await
+            }
+        }
+    }
+
+    /// Truncate with the file's state locked. To zero: a new generation, one
+    /// transaction, the old blocks collected in the background from a
+    /// durable record. Shorter: the blocks past the end are deleted and the
+    /// last one cut before the size changes, so a later extension reads
+    /// zeros, never the old bytes.
+    async fn truncate_locked(&self, f: &mut OpenFile, size: u64) -> FsResult<()> {
+        self.flush_locked(f).await?;
+        let bs = self.bs();
+        let mut tries = Attempts::new();
+        loop {
+            let now = now_ns();
+            let ctime = now.max(f.ctime + 1);
+            let mut changes = vec![
+                Change::set(attr::SIZE, Value::N(size as i64)),
+                Change::set(attr::MTIME, Value::N(now)),
+                Change::set(attr::CTIME, Value::N(ctime)),
+            ];
+            let update = |changes| Write::Update {
+                table: Table::Meta,
+                key: crate::inode::inode_key(f.ino),
+                changes,
+                cond: Some(generation_is(f.generation)),
+            };
+            let outcome = if size == 0 && f.size > 0 {
+                let next = f.generation + 1;
+                changes.push(Change::set(attr::GENERATION, Value::N(next as i64)));
+                let writes = vec![
+                    update(changes),
+                    dead_generation_put(f.ino, f.generation, f.size.div_ceil(bs), now),
+                ];
+                let o = self.commit(&writes).await?;
+                if matches!(o, Outcome::Done) {
+                    self.collect_generation_later(f.ino, f.generation, f.size.div_ceil(bs));
+                    f.generation = next;
+                }
+                o
+            } else {
+                if size < f.size {
+                    self.cut_blocks(f, size).await?;
+                }
+                match self.store.write(&update(changes)).await {
+                    Ok(()) => Outcome::Done,
+                    Err(crate::store::StoreError::ConditionFailed { .. }) => Outcome::Failed(0),
+                    Err(e) => return Err(e.into()),
+                }
+            };
+            match outcome {
+                Outcome::Done => {
+                    f.size = size;
+                    f.ctime = ctime;
+                    self.cache.forget_node(f.ino);
+                    return Ok(());
+                }
+                Outcome::Failed(_) => {
+                    let node = self.node(f.ino, true).await?;
+                    f.generation = node.inode.generation;
+                    f.size = node.inode.size;
+                    f.ctime = node.inode.ctime;
+                    tries.again().await?;
+                }
+            }
+        }
+    }
+
+    /// Delete the blocks wholly past `size` and cut the one it ends in.
+    async fn cut_blocks(&self, f: &OpenFile, size: u64) -> FsResult<()> {
+        let bs = self.bs();
+        let keep = size.div_ceil(bs);
+        let had = f.size.div_ceil(bs);
+        if size % bs != 0 {
+            let i = size / bs;
+            if let Some(mut data) = self
+                .fetch_blocks(f.ino, f.generation, &[i])
+                .await?
+                .remove(&i)
+            {
+                data.truncate((size % bs) as usize);
+                let w = Write::Put {
+                    table: Table::Blocks,
+                    key: block_key(f.ino, f.generation, i),
+                    attrs: block::encode(&data, self.compress()),
+                    cond: None,
+                };
+                self.store.write(&w).await?;
+            }
+        }
+        let dels: Vec<BatchWrite> = (keep..had)
+            .map(|i| BatchWrite::Delete {
+                key: block_key(f.ino, f.generation, i),
+            })
+            .collect();
+        if !dels.is_empty() {
+            self.store.batch_write(Table::Blocks, &dels).await?;
+        }
+        Ok(())
+    }
+}
+
+fn generation_is(generation: u64) -> Cond {
+    if generation == 0 {
+        // Generation 0 is stored as an absent attribute.
+        Cond::And(vec![Cond::Exists, Cond::has_not(attr::GENERATION)])
+    } else {
+        Cond::eq(attr::GENERATION, Value::N(generation as i64))
+    }
+}
