@@ -81,7 +81,9 @@ impl Fs {
     /// Look a name up: the entry (one GetItem) and its node (one Query).
     pub async fn lookup(&self, caller: &Caller, parent: u64, name: &[u8]) -> FsResult<Attr> {
         names::check(name)?;
-        let (_, node) = self.resolve(caller, parent, name, false).await?;
+        // Read fresh: the cache serves planning, but what lookup returns is
+        // what the kernel caches and shows.
+        let (_, node) = self.resolve(caller, parent, name, true).await?;
         self.remember(node.inode.ino);
         Ok(node.attr(self.sb.block_size))
     }

@@ -153,7 +153,11 @@ impl Fs {
                 return Err(posix(Errno::ENOENT, "rename: no such name"));
             };
             if parent == new_parent && name == new_name {
-                return Ok(());
+                // Renaming a name onto itself: NOREPLACE still sees a target.
+                return match flags.noreplace {
+                    true => Err(posix(Errno::EEXIST, "RENAME_NOREPLACE: target exists")),
+                    false => Ok(()),
+                };
             }
             let src = match self.node(se.ino, fresh).await {
                 Ok(n) => n,
@@ -181,12 +185,21 @@ impl Fs {
                 ));
             }
             if let Some(d) = &dst {
+                // Linux checks NOREPLACE against the target before the
+                // same-inode rule.
+                if flags.noreplace {
+                    return Err(posix(Errno::EEXIST, "RENAME_NOREPLACE: target exists"));
+                }
                 if d.inode.ino == src.inode.ino {
                     // Two names of one inode: POSIX says do nothing.
                     return Ok(());
                 }
-                if flags.noreplace {
-                    return Err(posix(Errno::EEXIST, "RENAME_NOREPLACE: target exists"));
+                if d.inode.ino == parent && !flags.exchange {
+                    // The target holds the source: it is not empty.
+                    return Err(posix(
+                        Errno::ENOTEMPTY,
+                        "rename onto the source's own directory",
+                    ));
                 }
                 if !flags.exchange {
                     if src.is_dir() && !d.is_dir() {
