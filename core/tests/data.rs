@@ -277,11 +277,68 @@ async fn data_round_trips(backend: Arc<dyn Store>) {
     );
     assert_eq!(n.get(RequestKind::UpdateItem).requests, 1);
     assert_eq!(n.total_requests(), 17);
+    fs.release(fh).await.expect("close");
+    // Read back cold by another client: one batch request for 16 blocks.
+    let other = Fs::open(Arc::clone(fs.store()), FsOptions::default())
+        .await
+        .expect("client");
+    let oh = other.open_file(&c, f.ino, RO).await.expect("open");
     n.reset();
-    let back = fs.read(fh, 0, 64 * 1024).await.expect("read");
+    let back = other.read(oh, 0, 64 * 1024).await.expect("read");
     assert_eq!(back.len(), 64 * 1024);
     assert_eq!(n.total_requests(), 1, "one batch read for 16 blocks");
+    let fh = oh;
+    let fs = other;
     fs.release(fh).await.expect("close");
+}
+
+/// Sequential reads in small pieces are served by a growing read-ahead
+/// window: far fewer requests than blocks. Reopening an unchanged file
+/// keeps the cache; a change by another client drops it.
+async fn read_ahead_and_cache(backend: Arc<dyn Store>) {
+    let (fs, n) = fresh(Arc::clone(&backend), "lz4").await;
+    let c = Caller::root();
+    let (f, _) = fs
+        .create(&c, ROOT_INO, b"seq", 0o644, true)
+        .await
+        .expect("create");
+    let fh = fs.open_file(&c, f.ino, RW).await.expect("open");
+    let data = pattern(64 * BS, 9);
+    fs.write(fh, 0, &data).await.expect("write");
+    fs.release(fh).await.expect("close");
+    // A second client reads it cold, one block per call as the kernel does.
+    let other = Fs::open(Arc::clone(fs.store()), FsOptions::default())
+        .await
+        .expect("client");
+    let counters = n;
+    let oh = other.open_file(&c, f.ino, RO).await.expect("open");
+    counters.reset();
+    let mut back = Vec::new();
+    for i in 0..64u64 {
+        back.extend(other.read(oh, i * BS as u64, BS).await.expect("read"));
+    }
+    assert_eq!(back, data);
+    let reqs = counters.get(RequestKind::BatchGetItem).requests;
+    assert!(
+        reqs <= 8,
+        "64 sequential block reads took {reqs} batch requests"
+    );
+    other.release(oh).await.expect("close");
+    // Unchanged: the cache is kept and reading costs nothing.
+    let oh = other.open_file(&c, f.ino, RO).await.expect("reopen");
+    assert!(other.keep_cache(oh));
+    counters.reset();
+    assert_eq!(read_all(&other, oh).await, data);
+    assert_eq!(counters.get(RequestKind::BatchGetItem).requests, 0);
+    other.release(oh).await.expect("close");
+    // Changed by the first client: dropped, and the new bytes are read.
+    let fh = fs.open_file(&c, f.ino, RW).await.expect("open");
+    fs.write(fh, 5, b"changed").await.expect("write");
+    fs.release(fh).await.expect("close");
+    let oh = other.open_file(&c, f.ino, RO).await.expect("reopen");
+    assert!(!other.keep_cache(oh));
+    assert_eq!(&other.read(oh, 5, 7).await.expect("read"), b"changed");
+    other.release(oh).await.expect("close");
 }
 
 proptest! {
@@ -404,4 +461,5 @@ both!(
     holes_and_truncation,
     append_and_unlink_while_open,
     data_round_trips,
+    read_ahead_and_cache,
 );

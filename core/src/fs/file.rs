@@ -24,6 +24,7 @@ use crate::store::{BatchWrite, Change, Cond, Key, Store, Table, Value, Write};
 use crate::superblock::now_ns;
 
 use super::block::{self, block_key};
+use super::blockcache::{BlockCache, Version};
 use super::orphan::dead_generation_put;
 use super::txn::{Attempts, Outcome};
 use super::Fs;
@@ -55,12 +56,43 @@ pub(super) struct OpenFile {
     /// Size or mtime changed since the last flush.
     changed: bool,
     handles: u32,
+    /// Read-ahead: where a sequential reader will read next, the window
+    /// in blocks (doubling while reads stay sequential), and the last block
+    /// already asked for.
+    ra_next: u64,
+    ra_window: u64,
+    ra_issued: Option<u64>,
 }
+
+impl OpenFile {
+    fn new(node: &super::node::Node) -> OpenFile {
+        OpenFile {
+            ino: node.inode.ino,
+            generation: node.inode.generation,
+            size: node.inode.size,
+            ctime: node.inode.ctime,
+            dirty: BTreeMap::new(),
+            dirty_bytes: 0,
+            changed: false,
+            handles: 0,
+            ra_next: 0,
+            ra_window: RA_FIRST,
+            ra_issued: None,
+        }
+    }
+}
+
+/// Read-ahead window bounds, in blocks.
+const RA_FIRST: u64 = 4;
+const RA_MAX: u64 = 64;
 
 #[derive(Clone)]
 struct Handle {
     mode: OpenMode,
     file: Arc<Mutex<OpenFile>>,
+    /// The file's data did not change since this client last read it, so
+    /// cached pages may be kept (FOPEN_KEEP_CACHE).
+    keep_cache: bool,
 }
 
 /// Open files of one client.
@@ -113,19 +145,12 @@ impl Fs {
                 .by_ino
                 .lock()
                 .map_err(|_| FsError::Corrupt("open files lock poisoned".into()))?;
-            Arc::clone(m.entry(ino).or_insert_with(|| {
-                Arc::new(Mutex::new(OpenFile {
-                    ino,
-                    generation: node.inode.generation,
-                    size: node.inode.size,
-                    ctime: node.inode.ctime,
-                    dirty: BTreeMap::new(),
-                    dirty_bytes: 0,
-                    changed: false,
-                    handles: 0,
-                }))
-            }))
+            Arc::clone(
+                m.entry(ino)
+                    .or_insert_with(|| Arc::new(Mutex::new(OpenFile::new(&node)))),
+            )
         };
+        let keep_cache;
         {
             let mut f = file.lock().await;
             if f.dirty.is_empty() && !f.changed {
@@ -134,6 +159,7 @@ impl Fs {
                 f.size = node.inode.size;
                 f.ctime = node.inode.ctime;
             }
+            keep_cache = f.handles > 0 || self.blocks.revalidate(ino, version_of(&node.inode));
             f.handles += 1;
             if mode.truncate && mode.write && node.kind() == FileType::Regular {
                 self.truncate_locked(&mut f, 0).await?;
@@ -142,9 +168,22 @@ impl Fs {
         self.hold(ino);
         let fh = self.files.next.fetch_add(1, Ordering::Relaxed) + 1;
         if let Ok(mut m) = self.files.handles.lock() {
-            m.insert(fh, Handle { mode, file });
+            m.insert(
+                fh,
+                Handle {
+                    mode,
+                    file,
+                    keep_cache,
+                },
+            );
         }
         Ok(fh)
+    }
+
+    /// Whether the kernel may keep its cached pages of this file: its data
+    /// did not change since this client last had it open.
+    pub fn keep_cache(&self, fh: u64) -> bool {
+        self.handle(fh).map(|h| h.keep_cache).unwrap_or(false)
     }
 
     /// Read up to `len` bytes at `offset`; short only at end of file.
@@ -153,7 +192,7 @@ impl Fs {
         if !h.mode.read {
             return Err(posix(Errno::EBADF, "file not open for reading"));
         }
-        let f = h.file.lock().await;
+        let mut f = h.file.lock().await;
         if offset >= f.size || len == 0 {
             return Ok(Vec::new());
         }
@@ -164,10 +203,14 @@ impl Fs {
         let missing: Vec<u64> = (first..=last)
             .filter(|i| !f.dirty.contains_key(i))
             .collect();
-        let fetched = self.fetch_blocks(f.ino, f.generation, &missing).await?;
+        let fetched = self.load_blocks(f.ino, f.generation, &missing).await?;
+        self.read_ahead(&mut f, offset, end);
         let mut out = Vec::with_capacity((end - offset) as usize);
         for i in first..=last {
-            let data = f.dirty.get(&i).or_else(|| fetched.get(&i));
+            let data: Option<&[u8]> = match f.dirty.get(&i) {
+                Some(d) => Some(d),
+                None => fetched.get(&i).map(|d| d.as_slice()),
+            };
             let from = if i == first {
                 (offset % bs) as usize
             } else {
@@ -178,30 +221,101 @@ impl Fs {
             } else {
                 bs as usize
             };
-            for pos in from..to {
-                // Bytes past a block's stored length are a hole: zeros.
-                out.push(data.and_then(|d| d.get(pos).copied()).unwrap_or(0));
-            }
+            let have = data.unwrap_or(&[]);
+            let lo = from.min(have.len());
+            let hi = to.min(have.len()).max(lo);
+            out.extend_from_slice(&have[lo..hi]);
+            // Bytes past a block's stored length are a hole: zeros.
+            out.resize(out.len() + (to - from) - (hi - lo), 0);
         }
         Ok(out)
     }
 
-    /// Blocks by index, read together (one request per 100); holes absent.
-    async fn fetch_blocks(
+    /// After a read ending at `end`: if reads are sequential, fetch the
+    /// next window of blocks in the background, doubling the window while
+    /// the reader keeps up.
+    fn read_ahead(&self, f: &mut OpenFile, offset: u64, end: u64) {
+        let bs = self.bs();
+        if offset == f.ra_next && offset != 0 {
+            f.ra_window = (f.ra_window * 2).min(RA_MAX);
+        } else if offset != f.ra_next {
+            f.ra_window = RA_FIRST;
+            f.ra_issued = None;
+        }
+        f.ra_next = end;
+        let last_block = match f.size {
+            0 => return,
+            s => (s - 1) / bs,
+        };
+        let from = ((end - 1) / bs + 1).max(f.ra_issued.map_or(0, |i| i + 1));
+        let to = ((end - 1) / bs + f.ra_window).min(last_block);
+        if from > to {
+            return;
+        }
+        let keys: Vec<_> = (from..=to)
+            .filter(|i| !f.dirty.contains_key(i))
+            .map(|i| (f.ino, f.generation, i))
+            .collect();
+        f.ra_issued = Some(to);
+        let (mine, done) = self.blocks.claim(&keys);
+        if mine.is_empty() {
+            return;
+        }
+        let store = Arc::clone(&self.store);
+        let cache = Arc::clone(&self.blocks);
+        let block_size = self.sb.block_size;
+        tokio::spawn(async move {
+            let r = fetch_into(store.as_ref(), &cache, &mine, block_size).await;
+            if let Err(e) = r {
+                // The reader fetches the block itself and reports errors.
+                tracing::debug!("read-ahead failed: {e}");
+            }
+            cache.release(&mine);
+            drop(done);
+        });
+    }
+
+    /// Blocks by index through the cache: cached ones at once, ones being
+    /// read ahead waited for, the rest read together (one request per 100).
+    async fn load_blocks(
         &self,
         ino: u64,
         generation: u64,
         idx: &[u64],
-    ) -> FsResult<HashMap<u64, Vec<u8>>> {
-        if idx.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let keys: Vec<Key> = idx.iter().map(|i| block_key(ino, generation, *i)).collect();
-        let items = self.store.batch_get(Table::Blocks, &keys, true).await?;
+    ) -> FsResult<HashMap<u64, Arc<Vec<u8>>>> {
         let mut out = HashMap::new();
-        for (i, item) in idx.iter().zip(items) {
-            if let Some(item) = item {
-                out.insert(*i, block::decode(&item, self.sb.block_size)?);
+        let mut wait = Vec::new();
+        let mut fetch = Vec::new();
+        for i in idx {
+            let k = (ino, generation, *i);
+            if let Some(d) = self.blocks.get(k) {
+                out.insert(*i, d);
+            } else if let Some(rx) = self.blocks.waiting(k) {
+                wait.push((*i, rx));
+            } else {
+                fetch.push(k);
+            }
+        }
+        for (i, mut rx) in wait {
+            // Resolves when the read-ahead task drops its sender.
+            let _ = rx.changed().await;
+            match self.blocks.get((ino, generation, i)) {
+                Some(d) => {
+                    out.insert(i, d);
+                }
+                None => fetch.push((ino, generation, i)),
+            }
+        }
+        if !fetch.is_empty() {
+            fetch_into(
+                self.store.as_ref(),
+                &self.blocks,
+                &fetch,
+                self.sb.block_size,
+            )
+            .await?;
+            for k in fetch {
+                out.insert(k.2, self.blocks.get(k).unwrap_or_default());
             }
         }
         Ok(out)
@@ -237,12 +351,15 @@ impl Fs {
                 bstart < f.size && !covers
             })
             .collect();
-        let mut old = self.fetch_blocks(f.ino, f.generation, &need).await?;
+        let mut old = self.load_blocks(f.ino, f.generation, &need).await?;
         let mut added = 0usize;
         for i in first..=last {
             let buf = match f.dirty.remove(&i) {
                 Some(b) => b,
-                None => old.remove(&i).unwrap_or_default(),
+                None => old
+                    .remove(&i)
+                    .map(|d| d.as_ref().clone())
+                    .unwrap_or_default(),
             };
             let before = buf.len();
             let mut buf = buf;
@@ -313,6 +430,19 @@ impl Fs {
                     f.ctime = ctime;
                     f.changed = false;
                     self.cache.forget_node(f.ino);
+                    // What this client wrote is what it would read back.
+                    let (ino, generation) = (f.ino, f.generation);
+                    for (i, d) in blocks {
+                        self.blocks.put((ino, generation, i), Arc::new(d));
+                    }
+                    self.blocks.set_version(
+                        ino,
+                        Version {
+                            size: f.size,
+                            mtime: now,
+                            generation,
+                        },
+                    );
                     return Ok(());
                 }
                 Err(crate::store::StoreError::ConditionFailed { .. }) => {
@@ -416,16 +546,7 @@ impl Fs {
                 self.truncate_locked(&mut f, size).await
             }
             None => {
-                let mut f = OpenFile {
-                    ino,
-                    generation: node.inode.generation,
-                    size: node.inode.size,
-                    ctime: node.inode.ctime,
-                    dirty: BTreeMap::new(),
-                    dirty_bytes: 0,
-                    changed: false,
-                    handles: 0,
-                };
+                let mut f = OpenFile::new(&node);
                 self.truncate_locked(&mut f, size).await
             }
         }
@@ -482,6 +603,15 @@ impl Fs {
                     f.size = size;
                     f.ctime = ctime;
                     self.cache.forget_node(f.ino);
+                    self.blocks.drop_ino(f.ino);
+                    self.blocks.set_version(
+                        f.ino,
+                        Version {
+                            size,
+                            mtime: now,
+                            generation: f.generation,
+                        },
+                    );
                     return Ok(());
                 }
                 Outcome::Failed(_) => {
@@ -502,11 +632,9 @@ impl Fs {
         let had = f.size.div_ceil(bs);
         if size % bs != 0 {
             let i = size / bs;
-            if let Some(mut data) = self
-                .fetch_blocks(f.ino, f.generation, &[i])
-                .await?
-                .remove(&i)
-            {
+            let old = self.load_blocks(f.ino, f.generation, &[i]).await?;
+            if let Some(data) = old.get(&i).filter(|d| !d.is_empty()) {
+                let mut data = data.as_ref().clone();
                 data.truncate((size % bs) as usize);
                 let w = Write::Put {
                     table: Table::Blocks,
@@ -526,6 +654,34 @@ impl Fs {
             self.store.batch_write(Table::Blocks, &dels).await?;
         }
         Ok(())
+    }
+}
+
+/// Read blocks (one request per 100) into the cache; holes are cached as
+/// empty blocks.
+async fn fetch_into(
+    store: &dyn Store,
+    cache: &BlockCache,
+    keys: &[(u64, u64, u64)],
+    block_size: u32,
+) -> FsResult<()> {
+    let store_keys: Vec<Key> = keys.iter().map(|k| block_key(k.0, k.1, k.2)).collect();
+    let items = store.batch_get(Table::Blocks, &store_keys, true).await?;
+    for (k, item) in keys.iter().zip(items) {
+        let data = match item {
+            Some(item) => block::decode(&item, block_size)?,
+            None => Vec::new(),
+        };
+        cache.put(*k, Arc::new(data));
+    }
+    Ok(())
+}
+
+fn version_of(i: &crate::inode::Inode) -> Version {
+    Version {
+        size: i.size,
+        mtime: i.mtime,
+        generation: i.generation,
     }
 }
 

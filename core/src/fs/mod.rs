@@ -8,6 +8,7 @@
 
 mod attr;
 mod block;
+mod blockcache;
 mod cache;
 mod create;
 mod dir;
@@ -54,6 +55,8 @@ pub struct FsOptions {
     /// Buffered (not yet written) file data this client may hold before a
     /// writer must flush.
     pub dirty_limit: usize,
+    /// Decoded data blocks this client keeps for reading.
+    pub cache_bytes: usize,
 }
 
 impl Default for FsOptions {
@@ -63,6 +66,7 @@ impl Default for FsOptions {
             attr_ttl: Duration::from_secs(1),
             read_only: false,
             dirty_limit: 256 << 20,
+            cache_bytes: 64 << 20,
         }
     }
 }
@@ -91,6 +95,7 @@ pub struct Fs {
     /// by lookup, create and friends, minus what it forgot.
     lookups: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
     files: file::Files,
+    blocks: Arc<blockcache::BlockCache>,
 }
 
 impl Fs {
@@ -98,6 +103,7 @@ impl Fs {
     pub async fn open(store: Arc<dyn Store>, opts: FsOptions) -> FsResult<Fs> {
         let sb = Superblock::load(store.as_ref()).await?;
         let cache = Cache::new(opts.attr_ttl);
+        let blocks = Arc::new(blockcache::BlockCache::new(opts.cache_bytes));
         let collector = orphan::start_collector(Arc::clone(&store), sb.block_size);
         Ok(Fs {
             store,
@@ -108,6 +114,7 @@ impl Fs {
             collector,
             lookups: Default::default(),
             files: Default::default(),
+            blocks,
         })
     }
 

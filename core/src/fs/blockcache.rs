@@ -1,0 +1,170 @@
+//! A bounded cache of decoded data blocks, shared by all open files of one
+//! client, and the bookkeeping of blocks being fetched ahead of readers.
+//!
+//! Entries are keyed by (inode, generation, index), so truncation to zero
+//! leaves nothing stale behind. A hole is cached as an empty block. Close-
+//! to-open consistency: when a file is opened and its size, mtime or
+//! generation differ from what the cached blocks were read under, the
+//! inode's blocks are dropped.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
+use tokio::sync::watch;
+
+pub(super) type BlockKey = (u64, u64, u64);
+
+/// What an inode's cached blocks were read under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Version {
+    pub size: u64,
+    pub mtime: i64,
+    pub generation: u64,
+}
+
+struct Inner {
+    lru: LruCache<BlockKey, Arc<Vec<u8>>>,
+    bytes: usize,
+    versions: HashMap<u64, Version>,
+    /// Blocks a read-ahead task is fetching: readers wait for the sender
+    /// to be dropped instead of fetching the same block again.
+    inflight: HashMap<BlockKey, watch::Receiver<()>>,
+}
+
+pub(super) struct BlockCache {
+    limit: usize,
+    inner: Mutex<Inner>,
+}
+
+impl BlockCache {
+    pub fn new(limit: usize) -> BlockCache {
+        BlockCache {
+            limit,
+            inner: Mutex::new(Inner {
+                lru: LruCache::unbounded(),
+                bytes: 0,
+                versions: HashMap::new(),
+                inflight: HashMap::new(),
+            }),
+        }
+    }
+
+    pub fn get(&self, key: BlockKey) -> Option<Arc<Vec<u8>>> {
+        self.inner.lock().ok()?.lru.get(&key).cloned()
+    }
+
+    pub fn put(&self, key: BlockKey, data: Arc<Vec<u8>>) {
+        let Ok(mut g) = self.inner.lock() else { return };
+        g.bytes += data.len();
+        if let Some(old) = g.lru.put(key, data) {
+            g.bytes -= old.len();
+        }
+        while g.bytes > self.limit {
+            match g.lru.pop_lru() {
+                Some((_, old)) => g.bytes -= old.len(),
+                None => break,
+            }
+        }
+    }
+
+    /// Forget every block of an inode.
+    pub fn drop_ino(&self, ino: u64) {
+        let Ok(mut g) = self.inner.lock() else { return };
+        let keys: Vec<BlockKey> = g
+            .lru
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| k.0 == ino)
+            .collect();
+        for k in keys {
+            if let Some(old) = g.lru.pop(&k) {
+                g.bytes -= old.len();
+            }
+        }
+        g.versions.remove(&ino);
+    }
+
+    /// Record the version an inode's blocks now correspond to; returns
+    /// whether the cached blocks were still valid (and are kept).
+    pub fn revalidate(&self, ino: u64, v: Version) -> bool {
+        let same = self
+            .inner
+            .lock()
+            .ok()
+            .and_then(|g| g.versions.get(&ino).copied())
+            == Some(v);
+        if !same {
+            self.drop_ino(ino);
+        }
+        if let Ok(mut g) = self.inner.lock() {
+            g.versions.insert(ino, v);
+        }
+        same
+    }
+
+    /// Record the version after this client's own change, keeping blocks.
+    pub fn set_version(&self, ino: u64, v: Version) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.versions.insert(ino, v);
+        }
+    }
+
+    /// Mark blocks as being fetched; returns the ones this caller must
+    /// fetch (not cached, not already in flight) and the sender whose drop
+    /// tells waiters they are done.
+    pub fn claim(&self, keys: &[BlockKey]) -> (Vec<BlockKey>, watch::Sender<()>) {
+        let (tx, rx) = watch::channel(());
+        let mut mine = Vec::new();
+        if let Ok(mut g) = self.inner.lock() {
+            for k in keys {
+                if g.lru.contains(k) || g.inflight.contains_key(k) {
+                    continue;
+                }
+                g.inflight.insert(*k, rx.clone());
+                mine.push(*k);
+            }
+        }
+        (mine, tx)
+    }
+
+    pub fn release(&self, keys: &[BlockKey]) {
+        if let Ok(mut g) = self.inner.lock() {
+            for k in keys {
+                g.inflight.remove(k);
+            }
+        }
+    }
+
+    pub fn waiting(&self, key: BlockKey) -> Option<watch::Receiver<()>> {
+        self.inner.lock().ok()?.inflight.get(&key).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_and_versioned() {
+        let c = BlockCache::new(10);
+        c.put((1, 0, 0), Arc::new(vec![0; 6]));
+        c.put((1, 0, 1), Arc::new(vec![0; 6]));
+        assert!(c.get((1, 0, 0)).is_none(), "evicted past the byte bound");
+        assert!(c.get((1, 0, 1)).is_some());
+        let v = Version {
+            size: 1,
+            mtime: 2,
+            generation: 0,
+        };
+        assert!(!c.revalidate(1, v));
+        c.put((1, 0, 1), Arc::new(vec![1; 3]));
+        assert!(c.revalidate(1, v));
+        assert!(c.get((1, 0, 1)).is_some());
+        assert!(!c.revalidate(1, Version { size: 5, ..v }));
+        assert!(
+            c.get((1, 0, 1)).is_none(),
+            "a changed file drops its blocks"
+        );
+    }
+}
