@@ -39,6 +39,46 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Mkfs(MkfsArgs),
+    Mount(MountArgs),
+}
+
+/// Mount a file system: serve it through FUSE.
+///
+/// Returns once the mount is ready; a background process serves it until
+/// it is unmounted (umount DIR, fusermount3 -u DIR) or sent SIGTERM, when
+/// it flushes buffered data, ends its session and exits 0.
+///
+/// Options (-o, comma-separated):
+///   endpoint=URL, region=R, profile=P   where the DynamoDB tables are
+///   attr_timeout=S, entry_timeout=S     kernel cache times (default 1 s)
+///   ro, allow_other, allow_root         as other FUSE file systems
+///   mandatory_locks                     enforce locks on read and write
+///   create                              run mkfs first if SOURCE is empty
+///   no_writeback_cache                  send every write to dynamofs at once
+///   threads=N                           kernel request threads (default 4)
+///   log=PATH                            the background server's log
+/// fstab options such as _netdev, defaults, noauto and nofail are accepted.
+///
+/// Examples:
+///   dynamofs mount sqlite:/var/lib/dynamofs/home.db /mnt/home
+///   dynamofs mount -o create,allow_other aws:us-east-1/team /srv/team
+///   mount -t fuse.dynamofs aws:us-east-1/team /srv/team -o _netdev
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct MountArgs {
+    /// Where the file system lives: aws:REGION/TABLE or sqlite:PATH
+    pub source: String,
+
+    /// An existing directory to mount on
+    pub mountpoint: std::path::PathBuf,
+
+    /// Mount options, comma-separated (may be repeated)
+    #[arg(short = 'o', value_name = "OPTIONS")]
+    pub options: Vec<String>,
+
+    /// Serve in the foreground instead of returning once mounted
+    #[arg(short, long)]
+    pub foreground: bool,
 }
 
 /// Create a file system: its two tables, superblock and root directory.

@@ -7,13 +7,14 @@ use clap::Parser;
 
 mod args;
 mod commands;
+mod helper;
 mod printer;
 
 use args::{Cli, Command};
 use printer::Printer;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(helper::argv());
     init_tracing(cli.global.verbose);
     let printer = Printer::new(cli.global.quiet, cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Mkfs(a) => commands::mkfs::run(&cli.global, a, &printer).await,
+            Command::Mount(a) => commands::mount::run(&cli.global, a, &printer).await,
         }
     });
     match result {

@@ -1,4 +1,771 @@
 //! The FUSE adapter: kernel requests in, dynamofs-core calls out.
 //!
-//! Filled in by the mount work; until then this crate only fixes the
-//! workspace's shape (core knows nothing of FUSE; this crate does).
+//! Each callback hands its request to the tokio runtime and answers from
+//! the task, so slow store round trips overlap instead of queueing behind
+//! each other on fuser's threads. Errors become errnos in one place
+//! (`convert::errno`).
+
+mod convert;
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::future::Future;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use dynamofs_core::caller::Caller;
+use dynamofs_core::fs::{DirHandle, Fs, OpenMode, RenameFlags, SetAttr, TimeSet, XattrFlags};
+use fuser::{
+    AccessFlags, Errno, FileHandle, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
+    LockOwner, MountOption, OpenAccMode, OpenFlags, ReplyAttr, ReplyCreate, ReplyData,
+    ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite,
+    ReplyXattr, Request, SessionACL, TimeOrNow, WriteFlags,
+};
+
+use convert::{attr, errno, kind, nanos};
+
+/// Largest write the kernel sends in one request.
+pub const MAX_WRITE: u32 = 1 << 20;
+
+/// How the kernel should treat this mount.
+#[derive(Clone, Debug)]
+pub struct MountOptions {
+    pub attr_ttl: Duration,
+    pub entry_ttl: Duration,
+    pub read_only: bool,
+    pub allow_other: bool,
+    pub allow_root: bool,
+    /// Let the kernel cache writes and send them in large pieces.
+    pub writeback_cache: bool,
+    /// Name shown as the source in /proc/mounts.
+    pub fsname: String,
+    /// fuser threads reading requests from the kernel.
+    pub threads: usize,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        MountOptions {
+            attr_ttl: Duration::from_secs(1),
+            entry_ttl: Duration::from_secs(1),
+            read_only: false,
+            allow_other: false,
+            allow_root: false,
+            writeback_cache: true,
+            fsname: "dynamofs".into(),
+            threads: 4,
+        }
+    }
+}
+
+impl MountOptions {
+    /// The fuser session configuration for these options.
+    pub fn config(&self) -> fuser::Config {
+        let mut c = fuser::Config::default();
+        c.mount_options = vec![
+            MountOption::FSName(self.fsname.clone()),
+            MountOption::Subtype("dynamofs".into()),
+            MountOption::DefaultPermissions,
+            MountOption::NoDev,
+            MountOption::NoSuid,
+            if self.read_only {
+                MountOption::RO
+            } else {
+                MountOption::RW
+            },
+        ];
+        c.acl = if self.allow_other {
+            SessionACL::All
+        } else if self.allow_root {
+            SessionACL::RootAndOwner
+        } else {
+            SessionACL::Owner
+        };
+        c.n_threads = Some(self.threads.max(1));
+        c
+    }
+}
+
+/// The file system as the kernel sees it.
+pub struct Adapter {
+    fs: Arc<Fs>,
+    rt: tokio::runtime::Handle,
+    opts: MountOptions,
+    dirs: Arc<Mutex<DirMap>>,
+    next_dir: AtomicU64,
+}
+
+type DirMap = HashMap<u64, Arc<tokio::sync::Mutex<DirHandle>>>;
+
+const GEN: Generation = Generation(0);
+
+/// The caller of a request. The kernel applied the umask already and
+/// checked permissions (default_permissions), so core does not.
+fn caller(req: &Request) -> Caller {
+    Caller {
+        uid: req.uid(),
+        gid: req.gid(),
+        groups: Vec::new(),
+        pid: req.pid(),
+        umask: 0,
+    }
+}
+
+fn time_set(t: TimeOrNow) -> TimeSet {
+    match t {
+        TimeOrNow::Now => TimeSet::Now,
+        TimeOrNow::SpecificTime(t) => TimeSet::At(nanos(t)),
+    }
+}
+
+impl Adapter {
+    pub fn new(fs: Arc<Fs>, rt: tokio::runtime::Handle, opts: MountOptions) -> Adapter {
+        Adapter {
+            fs,
+            rt,
+            opts,
+            dirs: Arc::new(Mutex::new(HashMap::new())),
+            next_dir: AtomicU64::new(1),
+        }
+    }
+
+    fn spawn<F>(&self, f: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.rt.spawn(f);
+    }
+
+    fn dir(&self, fh: FileHandle) -> Option<Arc<tokio::sync::Mutex<DirHandle>>> {
+        self.dirs.lock().ok()?.get(&fh.0).cloned()
+    }
+
+    fn open_mode(&self, flags: i32) -> OpenMode {
+        let acc = flags & libc_o::ACCMODE;
+        let mut m = OpenMode {
+            read: acc == libc_o::RDONLY || acc == libc_o::RDWR,
+            write: acc == libc_o::WRONLY || acc == libc_o::RDWR,
+            append: flags & libc_o::APPEND != 0,
+            truncate: flags & libc_o::TRUNC != 0,
+        };
+        if self.opts.writeback_cache {
+            // The kernel reads pages to fill partial writes even on
+            // write-only files, and handles O_APPEND offsets itself.
+            m.read = true;
+            m.append = false;
+        }
+        m
+    }
+}
+
+/// open(2) flag bits (Linux, all architectures we build for).
+mod libc_o {
+    pub const ACCMODE: i32 = 0o3;
+    pub const RDONLY: i32 = 0o0;
+    pub const WRONLY: i32 = 0o1;
+    pub const RDWR: i32 = 0o2;
+    pub const EXCL: i32 = 0o200;
+    pub const TRUNC: i32 = 0o1000;
+    pub const APPEND: i32 = 0o2000;
+}
+
+/// Answer an entry reply from an async call.
+macro_rules! entry_reply {
+    ($self:ident, $reply:ident, $op:literal, $call:expr) => {{
+        let ttl = $self.opts.entry_ttl;
+        $self.spawn(async move {
+            match $call.await {
+                Ok(a) => $reply.entry(&ttl, &attr(&a), GEN),
+                Err(e) => $reply.error(errno($op, &e)),
+            }
+        });
+    }};
+}
+
+/// Answer an empty reply from an async call.
+macro_rules! empty_reply {
+    ($self:ident, $reply:ident, $op:literal, $call:expr) => {{
+        $self.spawn(async move {
+            match $call.await {
+                Ok(_) => $reply.ok(),
+                Err(e) => $reply.error(errno($op, &e)),
+            }
+        });
+    }};
+}
+
+impl fuser::Filesystem for Adapter {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
+        let mut want = InitFlags::FUSE_DO_READDIRPLUS
+            | InitFlags::FUSE_READDIRPLUS_AUTO
+            | InitFlags::FUSE_PARALLEL_DIROPS
+            | InitFlags::FUSE_ASYNC_READ
+            | InitFlags::FUSE_BIG_WRITES;
+        if self.opts.writeback_cache {
+            want |= InitFlags::FUSE_WRITEBACK_CACHE;
+        }
+        let want = want & config.capabilities();
+        if let Err(missing) = config.add_capabilities(want) {
+            tracing::warn!("kernel lacks FUSE capabilities {missing:?}");
+        }
+        let _ = config.set_max_write(MAX_WRITE);
+        let _ = config.set_max_readahead(MAX_WRITE);
+        let _ = config.set_max_background(64);
+        Ok(())
+    }
+
+    fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
+        entry_reply!(self, reply, "lookup", fs.lookup(&c, parent.0, &name));
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        let fs = Arc::clone(&self.fs);
+        self.spawn(async move { fs.forget(ino.0, nlookup).await });
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        let fs = Arc::clone(&self.fs);
+        let ttl = self.opts.attr_ttl;
+        self.spawn(async move {
+            match fs.getattr(ino.0).await {
+                Ok(a) => reply.attr(&ttl, &attr(&a)),
+                Err(e) => reply.error(errno("getattr", &e)),
+            }
+        });
+    }
+
+    fn setattr(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+        ctime: Option<SystemTime>,
+        fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<fuser::BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        let (fs, c) = (Arc::clone(&self.fs), caller(req));
+        let ttl = self.opts.attr_ttl;
+        let set = SetAttr {
+            mode: mode.map(|m| m & 0o7777),
+            uid,
+            gid,
+            size,
+            atime: atime.map(time_set),
+            mtime: mtime.map(time_set),
+            ctime: ctime.map(nanos),
+        };
+        self.spawn(async move {
+            // With the writeback cache, a size change may race buffered
+            // writes of the same handle: flush them first.
+            if let (Some(_), Some(fh)) = (set.size, fh) {
+                let _ = fs.flush(fh.0).await;
+            }
+            match fs.setattr(&c, ino.0, &set).await {
+                Ok(a) => reply.attr(&ttl, &attr(&a)),
+                Err(e) => reply.error(errno("setattr", &e)),
+            }
+        });
+    }
+
+    fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+        let fs = Arc::clone(&self.fs);
+        self.spawn(async move {
+            match fs.readlink(ino.0).await {
+                Ok(t) => reply.data(&t),
+                Err(e) => reply.error(errno("readlink", &e)),
+            }
+        });
+    }
+
+    fn mknod(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        rdev: u32,
+        reply: ReplyEntry,
+    ) {
+        let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
+        entry_reply!(
+            self,
+            reply,
+            "mknod",
+            fs.mknod(&c, parent.0, &name, mode, rdev)
+        );
+    }
+
+    fn mkdir(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
+        let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
+        entry_reply!(self, reply, "mkdir", fs.mkdir(&c, parent.0, &name, mode));
+    }
+
+    fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
+        empty_reply!(self, reply, "unlink", fs.unlink(&c, parent.0, &name));
+    }
+
+    fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
+        empty_reply!(self, reply, "rmdir", fs.rmdir(&c, parent.0, &name));
+    }
+
+    fn symlink(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        link_name: &OsStr,
+        target: &Path,
+        reply: ReplyEntry,
+    ) {
+        let (fs, c) = (Arc::clone(&self.fs), caller(req));
+        let (name, target) = (
+            link_name.as_bytes().to_vec(),
+            target.as_os_str().as_bytes().to_vec(),
+        );
+        entry_reply!(
+            self,
+            reply,
+            "symlink",
+            fs.symlink(&c, parent.0, &name, &target)
+        );
+    }
+
+    fn rename(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: fuser::RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        let (fs, c) = (Arc::clone(&self.fs), caller(req));
+        let (name, newname) = (name.as_bytes().to_vec(), newname.as_bytes().to_vec());
+        if flags.contains(fuser::RenameFlags::RENAME_WHITEOUT) {
+            reply.error(Errno::EINVAL);
+            return;
+        }
+        let flags = RenameFlags {
+            noreplace: flags.contains(fuser::RenameFlags::RENAME_NOREPLACE),
+            exchange: flags.contains(fuser::RenameFlags::RENAME_EXCHANGE),
+        };
+        empty_reply!(
+            self,
+            reply,
+            "rename",
+            fs.rename(&c, parent.0, &name, newparent.0, &newname, flags)
+        );
+    }
+
+    fn link(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        newparent: INodeNo,
+        newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
+        let (fs, c, name) = (
+            Arc::clone(&self.fs),
+            caller(req),
+            newname.as_bytes().to_vec(),
+        );
+        entry_reply!(self, reply, "link", fs.link(&c, ino.0, newparent.0, &name));
+    }
+
+    fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        let (fs, c) = (Arc::clone(&self.fs), caller(req));
+        let mut mode = self.open_mode(flags.0);
+        if flags.acc_mode() == OpenAccMode::O_RDONLY {
+            mode.write = false;
+        }
+        self.spawn(async move {
+            match fs.open_file(&c, ino.0, mode).await {
+                Ok(fh) => {
+                    let f = if fs.keep_cache(fh) {
+                        FopenFlags::FOPEN_KEEP_CACHE
+                    } else {
+                        FopenFlags::empty()
+                    };
+                    reply.opened(FileHandle(fh), f)
+                }
+                Err(e) => reply.error(errno("open", &e)),
+            }
+        });
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        let fs = Arc::clone(&self.fs);
+        self.spawn(async move {
+            match fs.read(fh.0, offset, size as usize).await {
+                Ok(d) => reply.data(&d),
+                Err(e) => reply.error(errno("read", &e)),
+            }
+        });
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        let fs = Arc::clone(&self.fs);
+        let data = data.to_vec();
+        self.spawn(async move {
+            match fs.write(fh.0, offset, &data).await {
+                Ok(n) => reply.written(n as u32),
+                Err(e) => reply.error(errno("write", &e)),
+            }
+        });
+    }
+
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        let fs = Arc::clone(&self.fs);
+        empty_reply!(self, reply, "flush", fs.flush(fh.0));
+    }
+
+    fn release(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        let fs = Arc::clone(&self.fs);
+        empty_reply!(self, reply, "release", fs.release(fh.0));
+    }
+
+    fn fsync(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        let fs = Arc::clone(&self.fs);
+        empty_reply!(self, reply, "fsync", fs.fsync(fh.0));
+    }
+
+    fn opendir(&self, req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        let (fs, c) = (Arc::clone(&self.fs), caller(req));
+        let id = self.next_dir.fetch_add(1, Ordering::Relaxed);
+        let dirs = Arc::clone(&self.dirs);
+        self.spawn(async move {
+            match fs.opendir(&c, ino.0).await {
+                Ok(h) => {
+                    if let Ok(mut m) = dirs.lock() {
+                        m.insert(id, Arc::new(tokio::sync::Mutex::new(h)));
+                    }
+                    reply.opened(FileHandle(id), FopenFlags::empty())
+                }
+                Err(e) => reply.error(errno("opendir", &e)),
+            }
+        });
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        let fs = Arc::clone(&self.fs);
+        let Some(dir) = self.dir(fh) else {
+            reply.error(Errno::EBADF);
+            return;
+        };
+        self.spawn(async move {
+            let mut h = dir.lock().await;
+            let mut off = offset;
+            loop {
+                let page = match fs.readdir(&mut h, off, 256).await {
+                    Ok(p) => p,
+                    Err(e) => return reply.error(errno("readdir", &e)),
+                };
+                if page.is_empty() {
+                    break;
+                }
+                for (next, e) in page {
+                    if reply.add(
+                        INodeNo(e.ino),
+                        next,
+                        kind(e.kind),
+                        OsStr::from_bytes(&e.name),
+                    ) {
+                        return reply.ok();
+                    }
+                    off = next;
+                }
+            }
+            reply.ok()
+        });
+    }
+
+    fn readdirplus(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectoryPlus,
+    ) {
+        let fs = Arc::clone(&self.fs);
+        let ttl = self.opts.entry_ttl;
+        let Some(dir) = self.dir(fh) else {
+            reply.error(Errno::EBADF);
+            return;
+        };
+        self.spawn(async move {
+            let mut h = dir.lock().await;
+            let mut off = offset;
+            loop {
+                let page = match fs.readdirplus(&mut h, off, 100).await {
+                    Ok(p) => p,
+                    Err(e) => return reply.error(errno("readdirplus", &e)),
+                };
+                if page.is_empty() {
+                    break;
+                }
+                for (next, e, a) in page {
+                    if reply.add(
+                        INodeNo(e.ino),
+                        next,
+                        OsStr::from_bytes(&e.name),
+                        &ttl,
+                        &attr(&a),
+                        GEN,
+                    ) {
+                        // The kernel took no reference to entries that did
+                        // not fit.
+                        if e.name != b"." && e.name != b".." {
+                            fs.forget(e.ino, 1).await;
+                        }
+                        return reply.ok();
+                    }
+                    off = next;
+                }
+            }
+            reply.ok()
+        });
+    }
+
+    fn releasedir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        reply: ReplyEmpty,
+    ) {
+        if let Ok(mut m) = self.dirs.lock() {
+            m.remove(&fh.0);
+        }
+        reply.ok();
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        let s = self.fs.statfs();
+        reply.statfs(
+            s.blocks,
+            s.blocks_free,
+            s.blocks_free,
+            s.files,
+            s.files_free,
+            s.block_size,
+            s.name_max,
+            s.block_size,
+        );
+    }
+
+    fn setxattr(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        name: &OsStr,
+        value: &[u8],
+        flags: i32,
+        _position: u32,
+        reply: ReplyEmpty,
+    ) {
+        let (fs, c) = (Arc::clone(&self.fs), caller(req));
+        let (name, value) = (name.as_bytes().to_vec(), value.to_vec());
+        // XATTR_CREATE = 1, XATTR_REPLACE = 2.
+        let flags = XattrFlags {
+            create: flags & 1 != 0,
+            replace: flags & 2 != 0,
+        };
+        empty_reply!(
+            self,
+            reply,
+            "setxattr",
+            fs.setxattr(&c, ino.0, &name, &value, flags)
+        );
+    }
+
+    fn getxattr(&self, req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
+        self.spawn(async move {
+            match fs.getxattr(&c, ino.0, &name).await {
+                Ok(v) if size == 0 => reply.size(v.len() as u32),
+                Ok(v) if v.len() > size as usize => reply.error(Errno::ERANGE),
+                Ok(v) => reply.data(&v),
+                Err(e) => reply.error(errno("getxattr", &e)),
+            }
+        });
+    }
+
+    fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+        let fs = Arc::clone(&self.fs);
+        self.spawn(async move {
+            match fs.listxattr(ino.0).await {
+                Ok(names) => {
+                    let mut buf = Vec::new();
+                    for n in names {
+                        buf.extend_from_slice(&n);
+                        buf.push(0);
+                    }
+                    if size == 0 {
+                        reply.size(buf.len() as u32)
+                    } else if buf.len() > size as usize {
+                        reply.error(Errno::ERANGE)
+                    } else {
+                        reply.data(&buf)
+                    }
+                }
+                Err(e) => reply.error(errno("listxattr", &e)),
+            }
+        });
+    }
+
+    fn removexattr(&self, req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
+        empty_reply!(self, reply, "removexattr", fs.removexattr(&c, ino.0, &name));
+    }
+
+    fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
+        let (fs, c) = (Arc::clone(&self.fs), caller(req));
+        let mask = (mask.bits() & 7) as u32;
+        empty_reply!(self, reply, "access", fs.access(&c, ino.0, mask));
+    }
+
+    fn create(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
+        let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
+        let ttl = self.opts.entry_ttl;
+        let mut open = self.open_mode(flags);
+        open.truncate = false;
+        let exclusive = flags & libc_o::EXCL != 0;
+        self.spawn(async move {
+            let made = fs.create(&c, parent.0, &name, mode, exclusive).await;
+            let a = match made {
+                Ok((a, _)) => a,
+                Err(e) => return reply.error(errno("create", &e)),
+            };
+            match fs.open_file(&c, a.ino, open).await {
+                Ok(fh) => reply.created(&ttl, &attr(&a), GEN, FileHandle(fh), FopenFlags::empty()),
+                Err(e) => reply.error(errno("create", &e)),
+            }
+        });
+    }
+
+    fn fallocate(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        length: u64,
+        mode: i32,
+        reply: ReplyEmpty,
+    ) {
+        if mode != 0 {
+            // Only plain preallocation: punching holes and the rest are
+            // not supported.
+            reply.error(Errno::EOPNOTSUPP);
+            return;
+        }
+        let (fs, c) = (Arc::clone(&self.fs), caller(req));
+        self.spawn(async move {
+            let _ = fs.flush(fh.0).await;
+            let end = offset.saturating_add(length);
+            let r = match fs.getattr(ino.0).await {
+                Ok(a) if a.size >= end => Ok(()),
+                Ok(_) => {
+                    let set = SetAttr {
+                        size: Some(end),
+                        ..SetAttr::default()
+                    };
+                    fs.setattr(&c, ino.0, &set).await.map(|_| ())
+                }
+                Err(e) => Err(e),
+            };
+            match r {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(errno("fallocate", &e)),
+            }
+        });
+    }
+}

@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the exit status.
 
 pub mod mkfs;
+pub mod mount;
 
 use anyhow::Context;
 use dynamofs_core::store::{self, Opened, Source, StoreOptions};

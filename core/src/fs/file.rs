@@ -494,6 +494,29 @@ impl Fs {
         }
     }
 
+    /// Flush every open file (at unmount, so nothing buffered is lost).
+    /// Returns the first error, after trying them all.
+    pub async fn flush_all(&self) -> FsResult<()> {
+        let files: Vec<Arc<Mutex<OpenFile>>> = self
+            .files
+            .by_ino
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        let mut first = None;
+        for f in files {
+            let mut f = f.lock().await;
+            if let Err(e) = self.flush_locked(&mut f).await {
+                tracing::error!(ino = f.ino, "flushing at unmount failed: {e}");
+                first.get_or_insert(e);
+            }
+        }
+        match first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     /// fsync: as flush (every flush is durable).
     pub async fn fsync(&self, fh: u64) -> FsResult<()> {
         self.flush(fh).await

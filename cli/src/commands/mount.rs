@@ -1,0 +1,329 @@
+//! `dynamofs mount`: serve a file system through FUSE.
+//!
+//! By default the command returns once the mount is ready and a child
+//! process serves it in the background (started again with `--foreground`,
+//! reporting readiness on a pipe); `-f` serves in the foreground. SIGTERM,
+//! SIGINT and an unmount (umount, fusermount3 -u) flush buffered data, end
+//! the session and exit 0.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use dynamofs_core::fs::{Fs, FsOptions};
+use dynamofs_core::mkfs::{self, MkfsOptions};
+use dynamofs_core::store::{self, Source, StoreOptions};
+use dynamofs_core::superblock::{Superblock, SuperblockError};
+use dynamofs_fuse::{Adapter, MountOptions};
+
+use crate::args::{GlobalArgs, MountArgs};
+use crate::printer::Printer;
+
+/// Set in the background child: print this line on stdout when mounted.
+const READY_ENV: &str = "DYNAMOFS_MOUNT_READY";
+const READY: &str = "dynamofs-ready";
+
+/// Everything the -o options say.
+#[derive(Debug, Default)]
+pub struct Options {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub mount: MountOptions,
+    pub create: bool,
+    pub mandatory_locks: bool,
+    pub log: Option<PathBuf>,
+}
+
+/// Options /etc/fstab and mount(8) pass that mean nothing to us (or that
+/// we always apply, like nosuid and nodev).
+const IGNORED: &[&str] = &[
+    "_netdev",
+    "defaults",
+    "auto",
+    "noauto",
+    "user",
+    "users",
+    "nouser",
+    "nofail",
+    "rw",
+    "exec",
+    "noexec",
+    "suid",
+    "nosuid",
+    "dev",
+    "nodev",
+    "atime",
+    "noatime",
+    "relatime",
+    "strictatime",
+    "default_permissions",
+    "async",
+    "sync",
+    "dirsync",
+];
+
+pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
+    let mut o = Options {
+        mount: MountOptions::default(),
+        ..Options::default()
+    };
+    let mut unknown = Vec::new();
+    let secs = |k: &str, v: &str| -> anyhow::Result<Duration> {
+        let s: f64 = v
+            .parse()
+            .ok()
+            .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+            .ok_or_else(|| anyhow!("option {k}={v}: expected a number of seconds"))?;
+        Ok(Duration::from_secs_f64(s))
+    };
+    for item in list
+        .iter()
+        .flat_map(|s| s.split(','))
+        .filter(|s| !s.is_empty())
+    {
+        let (k, v) = match item.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (item, None),
+        };
+        match (k, v) {
+            ("endpoint", Some(v)) => o.endpoint = Some(v.to_string()),
+            ("region", Some(v)) => o.region = Some(v.to_string()),
+            ("profile", Some(v)) => o.profile = Some(v.to_string()),
+            ("attr_timeout", Some(v)) => o.mount.attr_ttl = secs(k, v)?,
+            ("entry_timeout", Some(v)) => o.mount.entry_ttl = secs(k, v)?,
+            ("ro", None) => o.mount.read_only = true,
+            ("allow_other", None) => o.mount.allow_other = true,
+            ("allow_root", None) => o.mount.allow_root = true,
+            ("mandatory_locks", None) => o.mandatory_locks = true,
+            ("create", None) => o.create = true,
+            ("writeback_cache", None) => o.mount.writeback_cache = true,
+            ("no_writeback_cache", None) => o.mount.writeback_cache = false,
+            ("threads", Some(v)) => {
+                o.mount.threads = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=64).contains(n))
+                    .ok_or_else(|| anyhow!("option threads={v}: expected 1 to 64"))?
+            }
+            ("log", Some(v)) => o.log = Some(PathBuf::from(v)),
+            (k, _) if IGNORED.contains(&k) || k.starts_with("x-") || k == "comment" => {}
+            _ => unknown.push(item.to_string()),
+        }
+    }
+    if !unknown.is_empty() {
+        bail!(
+            "unknown mount option{} {}; see `dynamofs mount --help` for the list",
+            if unknown.len() > 1 { "s" } else { "" },
+            unknown.join(", ")
+        );
+    }
+    Ok(o)
+}
+
+pub async fn run(
+    global: &GlobalArgs,
+    args: &MountArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
+    let opts = parse_options(&args.options)?;
+    let mut source: Source = args.source.parse()?;
+    if let (Some(r), Source::Aws { region, .. }) = (&opts.region, &mut source) {
+        *region = Some(r.clone());
+    }
+    let dir = std::fs::canonicalize(&args.mountpoint).with_context(|| {
+        format!(
+            "mount point {} does not exist; create it first",
+            args.mountpoint.display()
+        )
+    })?;
+    if !dir.is_dir() {
+        bail!("mount point {} is not a directory", dir.display());
+    }
+    if !args.foreground && std::env::var_os(READY_ENV).is_none() {
+        return background(args, &opts, &dir, printer);
+    }
+    serve(global, &source, &opts, &dir).await
+}
+
+/// Start a child serving in the foreground and return when it is mounted.
+fn background(
+    args: &MountArgs,
+    opts: &Options,
+    dir: &Path,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
+    let log = opts.log.clone().unwrap_or_else(|| default_log(dir));
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .with_context(|| {
+            format!(
+                "cannot open the log file {}; pass -o log=PATH",
+                log.display()
+            )
+        })?;
+    let exe = std::env::current_exe().context("cannot find the dynamofs executable")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("mount").arg(&args.source).arg(dir);
+    for o in &args.options {
+        cmd.arg("-o").arg(o);
+    }
+    cmd.env(READY_ENV, "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log_file));
+    // Its own process group: the terminal's ^C must not reach the server.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().context("cannot start the background server")?;
+    let mut out = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        let mut buf = [0u8; 64];
+        // Reads until the child says it is ready or exits.
+        while !out.contains(READY) {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+    }
+    if out.contains(READY) {
+        printer.say(&format!(
+            "mounted {} on {} (log: {})",
+            args.source,
+            dir.display(),
+            log.display()
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let status = child.wait().ok();
+    let tail = std::fs::read_to_string(&log).unwrap_or_default();
+    let last: Vec<&str> = tail
+        .lines()
+        .rev()
+        .take(5)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let why = last
+        .iter()
+        .rev()
+        .find(|l| l.contains("error"))
+        .map(|l| l.trim_start_matches("dynamofs: error: ").to_string())
+        .unwrap_or_else(|| format!("the server exited ({status:?}); see {}", log.display()));
+    Err(anyhow!(why))
+}
+
+fn default_log(dir: &Path) -> PathBuf {
+    let name: String = dir
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    std::env::temp_dir().join(format!("dynamofs{name}.log"))
+}
+
+/// Mount and serve until unmounted or signalled.
+async fn serve(
+    global: &GlobalArgs,
+    source: &Source,
+    opts: &Options,
+    dir: &Path,
+) -> anyhow::Result<ExitCode> {
+    let store_opts = StoreOptions {
+        endpoint: opts.endpoint.clone().or_else(|| global.endpoint.clone()),
+        profile: opts.profile.clone().or_else(|| global.profile.clone()),
+    };
+    let opened = store::open(source, &store_opts)
+        .await
+        .with_context(|| format!("cannot open {source}"))?;
+    match Superblock::load(opened.store.as_ref()).await {
+        Err(SuperblockError::Missing { .. }) if opts.create => {
+            let owner = std::fs::metadata("/proc/self").map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                (m.uid(), m.gid())
+            });
+            let (root_uid, root_gid) = owner.unwrap_or((0, 0));
+            let mk = MkfsOptions {
+                root_uid,
+                root_gid,
+                ..MkfsOptions::default()
+            };
+            mkfs::mkfs(opened.store.as_ref(), &mk, &|_: &str| {})
+                .await
+                .with_context(|| format!("creating a file system on {source}"))?;
+            tracing::info!("created a new file system on {source}");
+        }
+        Err(SuperblockError::Missing { .. }) => {
+            bail!("{source} holds no dynamofs file system; create one with `dynamofs mkfs {source}` (or mount with -o create)")
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot mount {source}")),
+        Ok(_) => {}
+    }
+    let fs_opts = FsOptions {
+        check_permissions: false,
+        attr_ttl: opts.mount.attr_ttl,
+        read_only: opts.mount.read_only,
+        ..FsOptions::default()
+    };
+    let fs = Arc::new(Fs::open(Arc::clone(&opened.store), fs_opts).await?);
+    let mut mount_opts = opts.mount.clone();
+    mount_opts.fsname = source.to_string();
+    let adapter = Adapter::new(
+        Arc::clone(&fs),
+        tokio::runtime::Handle::current(),
+        mount_opts.clone(),
+    );
+    let config = mount_opts.config();
+    let mountpoint = dir.to_path_buf();
+    let mut session =
+        tokio::task::spawn_blocking(move || fuser::Session::new(adapter, &mountpoint, &config))
+            .await?
+            .with_context(|| {
+                format!(
+                    "cannot mount on {} (is fuse3 installed and /dev/fuse usable?)",
+                    dir.display()
+                )
+            })?;
+    let mut unmounter = session.unmount_callable();
+    if std::env::var_os(READY_ENV).is_some() {
+        println!("{READY}");
+    }
+    tracing::info!("serving {source} on {}", dir.display());
+    let served = tokio::task::spawn_blocking(move || session.run());
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let dir_shown = dir.display().to_string();
+    let result = tokio::select! {
+        r = served => r.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from)),
+        _ = tokio::signal::ctrl_c() => unmount(&mut unmounter, &dir_shown),
+        _ = term.recv() => unmount(&mut unmounter, &dir_shown),
+    };
+    // Whatever the kernel still had buffered arrived before the session
+    // ended; what core buffers is written now.
+    let flushed = fs.flush_all().await;
+    fs.settle().await;
+    result.context("serving the mount")?;
+    flushed.context("flushing buffered data at unmount")?;
+    tracing::info!("unmounted {dir_shown}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn unmount(u: &mut fuser::SessionUnmounter, dir: &str) -> anyhow::Result<()> {
+    if let Err(e) = u.unmount() {
+        // Busy: detach now, the kernel finishes when the last user leaves.
+        tracing::warn!("unmounting {dir}: {e}; detaching lazily");
+        let status = std::process::Command::new("fusermount3")
+            .args(["-u", "-z", dir])
+            .status()
+            .context("running fusermount3")?;
+        if !status.success() {
+            bail!("could not unmount {dir}");
+        }
+    }
+    Ok(())
+}
