@@ -30,6 +30,12 @@ fn check_name(name: &[u8]) -> FsResult<()> {
     if name.is_empty() || name.len() > XATTR_NAME_MAX {
         return Err(posix(Errno::ERANGE, "extended attribute name length"));
     }
+    // POSIX ACLs are not supported: refusing them makes tools such as
+    // `cp -a` fall back to chmod, instead of storing an ACL that the
+    // permission bits would not reflect.
+    if name.starts_with(b"system.posix_acl_") {
+        return Err(posix(Errno::EOPNOTSUPP, "POSIX ACLs are not supported"));
+    }
     let known = [&b"user."[..], b"trusted.", b"security.", b"system."];
     if !known
         .iter()
