@@ -4,12 +4,15 @@
 //! `dynamofs` binary are thin layers over this crate.
 
 pub mod caller;
+pub mod check;
 pub mod error;
 pub mod fs;
 pub mod inode;
+pub mod locks;
 pub mod mkfs;
 pub mod names;
 pub mod perm;
 pub mod schema;
+pub mod session;
 pub mod store;
 pub mod superblock;

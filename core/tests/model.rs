@@ -1,0 +1,1291 @@
+//! Reference-model property tests of the namespace.
+//!
+//! Random sequences of namespace operations (mkdir, create, symlink, link,
+//! unlink, rmdir, rename with its flags, lookup, getattr, readdir) over a
+//! small name space run against the real [`Fs`] and against a plain
+//! in-memory model of POSIX (Linux) semantics; every answer is compared:
+//! success or errno, file type, link count, identity of inodes, listings.
+//! After each case the whole tree is compared and the invariant checker
+//! must find nothing wrong. A two-client variant races two `Fs` instances
+//! on one store: no model there, but the checker must find nothing and
+//! both clients must list the same tree.
+//!
+//! Case counts: `DYNAMOFS_MODEL_CASES` (default 300) cases of the model on
+//! in-memory SQLite (about 3 s in a debug build) and a third of that for
+//! two clients; `DYNAMOFS_MODEL_MOTO_CASES` (default 50, about 20 s) cases
+//! on moto and half of that for two clients. Each case is 1 to 39 ops.
+//! Soak (the SQLite tests only; the moto ones need scripts/test):
+//!
+//! ```text
+//! DYNAMOFS_MODEL_CASES=20000 cargo test --release -p dynamofs-core --test model sqlite
+//! ```
+//!
+//! `scripts/test -p dynamofs-core --test model` runs everything, moto too.
+//! A failure prints the shrunk op sequence and a trace of it. Sequences
+//! the tests have found are kept below as `known_*` tests.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+
+use dynamofs_core::caller::Caller;
+use dynamofs_core::check::{check, Problem};
+use dynamofs_core::error::{Errno, FsError};
+use dynamofs_core::fs::{Attr, Fs, FsOptions, RenameFlags};
+use dynamofs_core::inode::{FileType, Inode, S_IFREG};
+use dynamofs_core::mkfs::{mkfs, MkfsOptions};
+use dynamofs_core::schema::{counter, counter_key, dir_p, ROOT_INO};
+use dynamofs_core::store::{
+    self, Attrs, BatchWrite, Billing, Change, Counters, Item, Key, Page, Query, ScanPage, Store,
+    StoreResult, Table, TableState, Token, Value, Write,
+};
+
+const NAMES: [&str; 4] = ["a", "b", "c", "d"];
+
+// ---------------------------------------------------------------- ops
+
+/// Picks a node when the op runs: `Live(i)` the i-th (modulo) of the
+/// model's live directories no more than 2 deep (or, where any node fits,
+/// of its live paths); `Any(i)` the i-th node ever created, which may be a
+/// file or removed: the source of ENOTDIR and ENOENT answers.
+#[derive(Clone, Copy, Debug)]
+enum Sel {
+    Live(usize),
+    Any(usize),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Plain,
+    NoReplace,
+    Exchange,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Mkdir(Sel, usize),
+    Create(Sel, usize, bool),
+    Symlink(Sel, usize),
+    /// Link node, into directory, as name.
+    Link(Sel, Sel, usize),
+    Unlink(Sel, usize),
+    Rmdir(Sel, usize),
+    Rename(Sel, usize, Sel, usize, Mode),
+    Lookup(Sel, usize),
+    Getattr(Sel),
+    Readdir(Sel),
+}
+
+fn sel() -> impl Strategy<Value = Sel> {
+    prop_oneof![
+        9 => (0..64usize).prop_map(Sel::Live),
+        1 => (0..64usize).prop_map(Sel::Any),
+    ]
+}
+
+fn name() -> impl Strategy<Value = usize> {
+    0..NAMES.len()
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let mode = prop_oneof![
+        Just(Mode::Plain),
+        Just(Mode::NoReplace),
+        Just(Mode::Exchange)
+    ];
+    prop_oneof![
+        3 => (sel(), name()).prop_map(|(d, n)| Op::Mkdir(d, n)),
+        3 => (sel(), name(), any::<bool>()).prop_map(|(d, n, x)| Op::Create(d, n, x)),
+        1 => (sel(), name()).prop_map(|(d, n)| Op::Symlink(d, n)),
+        2 => (sel(), sel(), name()).prop_map(|(s, d, n)| Op::Link(s, d, n)),
+        2 => (sel(), name()).prop_map(|(d, n)| Op::Unlink(d, n)),
+        2 => (sel(), name()).prop_map(|(d, n)| Op::Rmdir(d, n)),
+        5 => (sel(), name(), sel(), name(), mode)
+            .prop_map(|(sd, sn, dd, dn, m)| Op::Rename(sd, sn, dd, dn, m)),
+        1 => (sel(), name()).prop_map(|(d, n)| Op::Lookup(d, n)),
+        1 => sel().prop_map(Op::Getattr),
+        1 => sel().prop_map(Op::Readdir),
+    ]
+}
+
+/// An op resolved to model node ids and names.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Mkdir(usize, &'static str),
+    Create(usize, &'static str, bool),
+    Symlink(usize, &'static str),
+    Link(usize, usize, &'static str),
+    Unlink(usize, &'static str),
+    Rmdir(usize, &'static str),
+    Rename(usize, &'static str, usize, &'static str, Mode),
+    Lookup(usize, &'static str),
+    Getattr(usize),
+    Readdir(usize),
+}
+
+impl Step {
+    fn nodes(&self) -> Vec<usize> {
+        match *self {
+            Step::Link(s, d, _) => vec![s, d],
+            Step::Rename(s, _, d, _, _) => vec![s, d],
+            Step::Mkdir(d, _)
+            | Step::Create(d, _, _)
+            | Step::Symlink(d, _)
+            | Step::Unlink(d, _)
+            | Step::Rmdir(d, _)
+            | Step::Lookup(d, _)
+            | Step::Getattr(d)
+            | Step::Readdir(d) => vec![d],
+        }
+    }
+}
+
+// ---------------------------------------------------------------- model
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Dir,
+    File,
+    Symlink,
+}
+
+fn kind_of(t: FileType) -> Option<Kind> {
+    match t {
+        FileType::Directory => Some(Kind::Dir),
+        FileType::Regular => Some(Kind::File),
+        FileType::Symlink => Some(Kind::Symlink),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Debug)]
+struct MNode {
+    kind: Kind,
+    /// Names of a non-directory; 1 for a live directory, 0 once removed.
+    links: u64,
+    /// Directories: the directory holding it.
+    parent: usize,
+    children: BTreeMap<&'static str, usize>,
+}
+
+/// What an op answers, in model ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Out {
+    Unit,
+    /// A node's kind and link count, and for create whether it is new.
+    Node(usize, Kind, u64, Option<bool>),
+    List(Vec<(String, usize, Kind)>),
+}
+
+type Answer = Result<Out, Vec<Errno>>;
+
+const ROOT: usize = 0;
+
+struct Model {
+    nodes: Vec<MNode>,
+}
+
+impl Model {
+    fn new() -> Model {
+        Model {
+            nodes: vec![MNode {
+                kind: Kind::Dir,
+                links: 1,
+                parent: ROOT,
+                children: BTreeMap::new(),
+            }],
+        }
+    }
+
+    fn live(&self, id: usize) -> bool {
+        self.nodes[id].links > 0
+    }
+
+    fn nlink(&self, id: usize) -> u64 {
+        let n = &self.nodes[id];
+        match n.kind {
+            Kind::Dir if n.links == 0 => 0,
+            Kind::Dir => {
+                2 + n
+                    .children
+                    .values()
+                    .filter(|c| self.nodes[**c].kind == Kind::Dir)
+                    .count() as u64
+            }
+            _ => n.links,
+        }
+    }
+
+    fn node_out(&self, id: usize, created: Option<bool>) -> Out {
+        Out::Node(id, self.nodes[id].kind, self.nlink(id), created)
+    }
+
+    fn dir_err(&self, id: usize) -> Option<Errno> {
+        if !self.live(id) {
+            Some(Errno::ENOENT)
+        } else if self.nodes[id].kind != Kind::Dir {
+            Some(Errno::ENOTDIR)
+        } else {
+            None
+        }
+    }
+
+    fn child(&self, dir: usize, name: &str) -> Option<usize> {
+        self.nodes[dir].children.get(name).copied()
+    }
+
+    /// Every live path below the root, depth first in name order:
+    /// (path, id, depth).
+    fn tree(&self) -> Vec<(String, usize, usize)> {
+        let mut out = vec![("/".to_string(), ROOT, 0)];
+        self.walk(ROOT, "", 1, &mut out);
+        out
+    }
+
+    fn walk(&self, dir: usize, path: &str, depth: usize, out: &mut Vec<(String, usize, usize)>) {
+        for (name, &id) in &self.nodes[dir].children {
+            let p = format!("{path}/{name}");
+            out.push((p.clone(), id, depth));
+            if self.nodes[id].kind == Kind::Dir {
+                self.walk(id, &p, depth + 1, out);
+            }
+        }
+    }
+
+    fn show(&self, id: usize) -> String {
+        match self.tree().into_iter().find(|(_, i, _)| *i == id) {
+            Some((p, _, _)) => p,
+            None => format!("#{id}({:?}, gone)", self.nodes[id].kind),
+        }
+    }
+
+    /// A name in a directory, for traces.
+    fn at(&self, dir: usize, name: &str) -> String {
+        match self.show(dir).as_str() {
+            "/" => format!("/{name}"),
+            d => format!("{d}/{name}"),
+        }
+    }
+
+    fn dir_sel(&self, s: Sel) -> usize {
+        match s {
+            Sel::Live(i) => {
+                let dirs: Vec<usize> = self
+                    .tree()
+                    .into_iter()
+                    .filter(|(_, id, depth)| self.nodes[*id].kind == Kind::Dir && *depth <= 2)
+                    .map(|(_, id, _)| id)
+                    .collect();
+                dirs[i % dirs.len()]
+            }
+            Sel::Any(i) => i % self.nodes.len(),
+        }
+    }
+
+    fn node_sel(&self, s: Sel) -> usize {
+        match s {
+            Sel::Live(i) => {
+                let all = self.tree();
+                all[i % all.len()].1
+            }
+            Sel::Any(i) => i % self.nodes.len(),
+        }
+    }
+
+    fn resolve(&self, op: &Op) -> Step {
+        let d = |s| self.dir_sel(s);
+        match *op {
+            Op::Mkdir(s, n) => Step::Mkdir(d(s), NAMES[n]),
+            Op::Create(s, n, x) => Step::Create(d(s), NAMES[n], x),
+            Op::Symlink(s, n) => Step::Symlink(d(s), NAMES[n]),
+            Op::Link(src, s, n) => Step::Link(self.node_sel(src), d(s), NAMES[n]),
+            Op::Unlink(s, n) => Step::Unlink(d(s), NAMES[n]),
+            Op::Rmdir(s, n) => Step::Rmdir(d(s), NAMES[n]),
+            Op::Rename(sd, sn, dd, dn, m) => Step::Rename(d(sd), NAMES[sn], d(dd), NAMES[dn], m),
+            Op::Lookup(s, n) => Step::Lookup(d(s), NAMES[n]),
+            Op::Getattr(s) => Step::Getattr(self.node_sel(s)),
+            Op::Readdir(s) => Step::Readdir(d(s)),
+        }
+    }
+
+    fn describe(&self, s: &Step) -> String {
+        let (p, at) = (|id| self.show(id), |d, n| self.at(d, n));
+        match *s {
+            Step::Mkdir(d, n) => format!("mkdir {}", at(d, n)),
+            Step::Create(d, n, x) => {
+                format!("create{} {}", if x { " O_EXCL" } else { "" }, at(d, n))
+            }
+            Step::Symlink(d, n) => format!("symlink {}", at(d, n)),
+            Step::Link(s, d, n) => format!("link {} to {}", p(s), at(d, n)),
+            Step::Unlink(d, n) => format!("unlink {}", at(d, n)),
+            Step::Rmdir(d, n) => format!("rmdir {}", at(d, n)),
+            Step::Rename(sd, sn, dd, dn, m) => {
+                format!("rename({m:?}) {} to {}", at(sd, sn), at(dd, dn))
+            }
+            Step::Lookup(d, n) => format!("lookup {}", at(d, n)),
+            Step::Getattr(i) => format!("getattr {}", p(i)),
+            Step::Readdir(d) => format!("readdir {}", p(d)),
+        }
+    }
+
+    fn add(&mut self, dir: usize, name: &'static str, kind: Kind) -> usize {
+        let id = self.nodes.len();
+        self.nodes.push(MNode {
+            kind,
+            links: 1,
+            parent: dir,
+            children: BTreeMap::new(),
+        });
+        self.nodes[dir].children.insert(name, id);
+        id
+    }
+
+    /// Whether `a` is `d` or one of its ancestors.
+    fn above(&self, a: usize, mut d: usize) -> bool {
+        loop {
+            if d == a {
+                return true;
+            }
+            if d == ROOT {
+                return false;
+            }
+            d = self.nodes[d].parent;
+        }
+    }
+
+    /// Drop one name of `id` (its entry is already gone).
+    fn drop_link(&mut self, id: usize) {
+        self.nodes[id].links -= 1;
+    }
+
+    /// Apply an op: its answer, with every errno POSIX allows when several
+    /// errors apply at once (the file system may report any one of them).
+    fn apply(&mut self, s: &Step) -> Answer {
+        use Errno::*;
+        match *s {
+            Step::Mkdir(d, n) | Step::Symlink(d, n) => {
+                if let Some(e) = self.dir_err(d) {
+                    return Err(vec![e]);
+                }
+                if self.child(d, n).is_some() {
+                    return Err(vec![EEXIST]);
+                }
+                let kind = if matches!(s, Step::Mkdir(..)) {
+                    Kind::Dir
+                } else {
+                    Kind::Symlink
+                };
+                let id = self.add(d, n, kind);
+                Ok(self.node_out(id, None))
+            }
+            Step::Create(d, n, excl) => {
+                if let Some(e) = self.dir_err(d) {
+                    return Err(vec![e]);
+                }
+                match self.child(d, n) {
+                    Some(_) if excl => Err(vec![EEXIST]),
+                    Some(c) if self.nodes[c].kind == Kind::Dir => Err(vec![EISDIR]),
+                    // The core API opens what is there, a symlink included
+                    // (the kernel follows symlinks before it calls create).
+                    Some(c) => Ok(self.node_out(c, Some(false))),
+                    None => {
+                        let id = self.add(d, n, Kind::File);
+                        Ok(self.node_out(id, Some(true)))
+                    }
+                }
+            }
+            Step::Link(src, d, n) => {
+                let mut errs = Vec::new();
+                if !self.live(src) {
+                    errs.push(ENOENT);
+                } else if self.nodes[src].kind == Kind::Dir {
+                    errs.push(EPERM);
+                }
+                match self.dir_err(d) {
+                    Some(e) => errs.push(e),
+                    None if self.child(d, n).is_some() => errs.push(EEXIST),
+                    None => {}
+                }
+                if !errs.is_empty() {
+                    return Err(errs);
+                }
+                self.nodes[d].children.insert(n, src);
+                self.nodes[src].links += 1;
+                Ok(self.node_out(src, None))
+            }
+            Step::Unlink(d, n) => {
+                if let Some(e) = self.dir_err(d) {
+                    return Err(vec![e]);
+                }
+                match self.child(d, n) {
+                    None => Err(vec![ENOENT]),
+                    Some(c) if self.nodes[c].kind == Kind::Dir => Err(vec![EISDIR]),
+                    Some(c) => {
+                        self.nodes[d].children.remove(n);
+                        self.drop_link(c);
+                        Ok(Out::Unit)
+                    }
+                }
+            }
+            Step::Rmdir(d, n) => {
+                if let Some(e) = self.dir_err(d) {
+                    return Err(vec![e]);
+                }
+                match self.child(d, n) {
+                    None => Err(vec![ENOENT]),
+                    Some(c) if self.nodes[c].kind != Kind::Dir => Err(vec![ENOTDIR]),
+                    Some(c) if !self.nodes[c].children.is_empty() => Err(vec![ENOTEMPTY]),
+                    Some(c) => {
+                        self.nodes[d].children.remove(n);
+                        self.drop_link(c);
+                        Ok(Out::Unit)
+                    }
+                }
+            }
+            Step::Rename(sd, sn, dd, dn, mode) => self.rename(sd, sn, dd, dn, mode),
+            // KNOWN DISAGREEMENT: the fs answers a directory's lookup with a
+            // link count cached before its own mkdir/rmdir/rename changed
+            // it: see known_lookup_stale_dir_nlink.
+            Step::Lookup(d, n) => {
+                if let Some(e) = self.dir_err(d) {
+                    return Err(vec![e]);
+                }
+                match self.child(d, n) {
+                    None => Err(vec![ENOENT]),
+                    Some(c) => Ok(self.node_out(c, None)),
+                }
+            }
+            Step::Getattr(i) => {
+                if !self.live(i) {
+                    return Err(vec![ENOENT]);
+                }
+                Ok(self.node_out(i, None))
+            }
+            Step::Readdir(d) => {
+                if let Some(e) = self.dir_err(d) {
+                    return Err(vec![e]);
+                }
+                let mut l = vec![
+                    (".".to_string(), d, Kind::Dir),
+                    ("..".to_string(), self.nodes[d].parent, Kind::Dir),
+                ];
+                for (name, &c) in &self.nodes[d].children {
+                    l.push((name.to_string(), c, self.nodes[c].kind));
+                }
+                Ok(Out::List(l))
+            }
+        }
+    }
+
+    /// rename(2) as Linux does it (fs/namei.c do_renameat2, vfs_rename).
+    fn rename(
+        &mut self,
+        sd: usize,
+        sn: &'static str,
+        dd: usize,
+        dn: &'static str,
+        mode: Mode,
+    ) -> Answer {
+        use Errno::*;
+        let errs: Vec<Errno> = [self.dir_err(sd), self.dir_err(dd)]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        let Some(src) = self.child(sd, sn) else {
+            return Err(vec![ENOENT]);
+        };
+        let dst = self.child(dd, dn);
+        let mut errs = Vec::new();
+        // Linux checks RENAME_NOREPLACE against the target name before it
+        // compares inodes: renaming a name onto itself, or onto another
+        // name of the same inode, with RENAME_NOREPLACE is EEXIST.
+        // KNOWN DISAGREEMENT (fs answers Ok): see known_noreplace_onto_itself.
+        if mode == Mode::NoReplace && dst.is_some() {
+            errs.push(EEXIST);
+        }
+        if mode == Mode::Exchange && dst.is_none() {
+            errs.push(ENOENT);
+        }
+        if dst == Some(src) {
+            // Two names of one inode (or one name): nothing to do.
+            return if errs.is_empty() {
+                Ok(Out::Unit)
+            } else {
+                Err(errs)
+            };
+        }
+        let is_dir = |id: usize| self.nodes[id].kind == Kind::Dir;
+        // The source may not become its own descendant, nor the target
+        // be an ancestor of the source (it is then a non-empty directory).
+        // KNOWN DISAGREEMENT (fs answers EIO when the target's cached node
+        // looks empty): see known_rename_onto_ancestor.
+        if is_dir(src) && self.above(src, dd) {
+            errs.push(EINVAL);
+        }
+        if dst.is_some_and(|d| is_dir(d) && self.above(d, sd)) {
+            errs.push(if mode == Mode::Exchange {
+                EINVAL
+            } else {
+                ENOTEMPTY
+            });
+        }
+        if let (Some(d), false) = (dst, mode == Mode::Exchange) {
+            match (is_dir(src), is_dir(d)) {
+                (true, false) => errs.push(ENOTDIR),
+                (false, true) => errs.push(EISDIR),
+                (true, true) if !self.nodes[d].children.is_empty() => errs.push(ENOTEMPTY),
+                _ => {}
+            }
+        }
+        if !errs.is_empty() {
+            errs.sort_by_key(|e| e.raw());
+            errs.dedup();
+            return Err(errs);
+        }
+        match (mode, dst) {
+            (Mode::Exchange, Some(d)) => {
+                self.nodes[sd].children.insert(sn, d);
+                self.nodes[dd].children.insert(dn, src);
+                self.nodes[src].parent = dd;
+                self.nodes[d].parent = sd;
+            }
+            _ => {
+                self.nodes[sd].children.remove(sn);
+                if let Some(d) = dst {
+                    self.drop_link(d);
+                }
+                self.nodes[dd].children.insert(dn, src);
+                self.nodes[src].parent = dd;
+            }
+        }
+        Ok(Out::Unit)
+    }
+}
+
+// ---------------------------------------------------------------- real fs
+
+fn caller() -> Caller {
+    Caller {
+        umask: 0,
+        ..Caller::root()
+    }
+}
+
+fn flags(m: Mode) -> RenameFlags {
+    RenameFlags {
+        noreplace: m == Mode::NoReplace,
+        exchange: m == Mode::Exchange,
+    }
+}
+
+/// What the real file system answered, in its inode numbers.
+enum Real {
+    Unit,
+    Attr(Attr, Option<bool>),
+    List(Vec<(String, u64, FileType)>),
+}
+
+impl std::fmt::Debug for Real {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Real::Unit => write!(f, "Unit"),
+            Real::Attr(a, new) => write!(
+                f,
+                "ino {} {:?} nlink {} new {new:?}",
+                a.ino, a.kind, a.nlink
+            ),
+            Real::List(l) => f
+                .debug_list()
+                .entries(l.iter().map(|(n, i, _)| (n, i)))
+                .finish(),
+        }
+    }
+}
+
+async fn list(fs: &Fs, dir: u64) -> Result<Vec<(String, u64, FileType)>, FsError> {
+    let mut h = fs.opendir(&caller(), dir).await?;
+    let (mut out, mut off) = (Vec::new(), 0);
+    loop {
+        // Small pages, so that offsets are exercised too.
+        let page = fs.readdir(&mut h, off, 3).await?;
+        if page.is_empty() {
+            return Ok(out);
+        }
+        for (next, e) in page {
+            off = next;
+            out.push((String::from_utf8_lossy(&e.name).into_owned(), e.ino, e.kind));
+        }
+    }
+}
+
+async fn real(fs: &Fs, s: &Step, ino: impl Fn(usize) -> u64) -> Result<Real, FsError> {
+    let c = &caller();
+    let attr = |a| Real::Attr(a, None);
+    Ok(match *s {
+        Step::Mkdir(d, n) => attr(fs.mkdir(c, ino(d), n.as_bytes(), 0o755).await?),
+        Step::Create(d, n, x) => {
+            let (a, new) = fs.create(c, ino(d), n.as_bytes(), 0o644, x).await?;
+            Real::Attr(a, Some(new))
+        }
+        Step::Symlink(d, n) => attr(fs.symlink(c, ino(d), n.as_bytes(), b"target").await?),
+        Step::Link(s, d, n) => attr(fs.link(c, ino(s), ino(d), n.as_bytes()).await?),
+        Step::Unlink(d, n) => fs
+            .unlink(c, ino(d), n.as_bytes())
+            .await
+            .map(|_| Real::Unit)?,
+        Step::Rmdir(d, n) => fs
+            .rmdir(c, ino(d), n.as_bytes())
+            .await
+            .map(|_| Real::Unit)?,
+        Step::Rename(sd, sn, dd, dn, m) => {
+            let (sn, dn) = (sn.as_bytes(), dn.as_bytes());
+            fs.rename(c, ino(sd), sn, ino(dd), dn, flags(m)).await?;
+            Real::Unit
+        }
+        Step::Lookup(d, n) => attr(fs.lookup(c, ino(d), n.as_bytes()).await?),
+        Step::Getattr(i) => attr(fs.getattr(ino(i)).await?),
+        Step::Readdir(d) => Real::List(list(fs, ino(d)).await?),
+    })
+}
+
+/// The whole tree as a client lists it: (path, ino, type, link count).
+async fn real_tree(fs: &Fs) -> Result<Vec<(String, u64, FileType, u64)>, FsError> {
+    let root = fs.getattr(ROOT_INO).await?;
+    let mut out = vec![("/".to_string(), ROOT_INO, root.kind, root.nlink)];
+    let mut stack = vec![(String::new(), ROOT_INO)];
+    while let Some((path, dir)) = stack.pop() {
+        let mut here = Vec::new();
+        for (name, ino, kind) in list(fs, dir).await? {
+            if name == "." || name == ".." {
+                continue;
+            }
+            let a = fs.getattr(ino).await?;
+            if a.kind != kind {
+                return Err(FsError::Corrupt(format!(
+                    "{path}/{name}: entry type {kind:?}, inode {:?}",
+                    a.kind
+                )));
+            }
+            here.push((format!("{path}/{name}"), ino, a.kind, a.nlink));
+        }
+        for (p, ino, kind, _) in here.iter().rev() {
+            if *kind == FileType::Directory {
+                stack.push((p.clone(), *ino));
+            }
+        }
+        // Depth first in name order, as the model walks.
+        let parent = if path.is_empty() { "/" } else { path.as_str() };
+        let at = out
+            .iter()
+            .position(|(p, ..)| p == parent)
+            .map_or(out.len(), |i| i + 1);
+        out.splice(at..at, here);
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------- cases
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Moto,
+}
+
+async fn backend(b: Backend) -> Arc<dyn Store> {
+    match b {
+        Backend::Sqlite => common::sqlite().await,
+        Backend::Moto => Arc::new(OneAtATime {
+            inner: common::dynamo().await,
+            lock: tokio::sync::Mutex::new(()),
+        }),
+    }
+}
+
+/// Sends moto one request at a time.
+///
+/// moto's TransactWriteItems is not atomic under concurrency: it applies a
+/// transaction's writes one by one and, when one fails its condition,
+/// restores a deep copy of the whole table taken when the transaction
+/// began (moto/dynamodb/models/__init__.py, `transact_write_items`),
+/// erasing whatever other requests committed meanwhile. With two clients
+/// (or one client and its orphan collector) that lost entries, counter
+/// updates and deletions in about 3% of the two-client cases; with moto's
+/// server made single-threaded, none in 200 cases, as on SQLite. Clients
+/// still interleave their reads, plans and commits (so races, failed
+/// conditions and re-planning are exercised); only moto's own processing
+/// is kept serial. Real DynamoDB transactions are serializable.
+struct OneAtATime {
+    inner: Arc<dyn Store>,
+    lock: tokio::sync::Mutex<()>,
+}
+
+#[async_trait::async_trait]
+impl Store for OneAtATime {
+    async fn get(&self, t: Table, k: &Key, c: bool) -> StoreResult<Option<Item>> {
+        let _g = self.lock.lock().await;
+        self.inner.get(t, k, c).await
+    }
+    async fn batch_get(&self, t: Table, k: &[Key], c: bool) -> StoreResult<Vec<Option<Item>>> {
+        let _g = self.lock.lock().await;
+        self.inner.batch_get(t, k, c).await
+    }
+    async fn query(&self, q: &Query) -> StoreResult<Page> {
+        let _g = self.lock.lock().await;
+        self.inner.query(q).await
+    }
+    async fn write(&self, w: &Write) -> StoreResult<()> {
+        let _g = self.lock.lock().await;
+        self.inner.write(w).await
+    }
+    async fn transact(&self, w: &[Write], token: &Token) -> StoreResult<()> {
+        let _g = self.lock.lock().await;
+        self.inner.transact(w, token).await
+    }
+    async fn batch_write(&self, t: Table, w: &[BatchWrite]) -> StoreResult<()> {
+        let _g = self.lock.lock().await;
+        self.inner.batch_write(t, w).await
+    }
+    async fn scan(&self, t: Table, after: Option<&Key>, n: usize) -> StoreResult<ScanPage> {
+        let _g = self.lock.lock().await;
+        self.inner.scan(t, after, n).await
+    }
+    async fn table_state(&self, t: Table) -> StoreResult<TableState> {
+        self.inner.table_state(t).await
+    }
+    async fn create_tables(&self, b: Billing) -> StoreResult<()> {
+        self.inner.create_tables(b).await
+    }
+    async fn delete_tables(&self) -> StoreResult<()> {
+        self.inner.delete_tables().await
+    }
+    fn table_name(&self, t: Table) -> String {
+        self.inner.table_name(t)
+    }
+}
+
+/// A fresh file system: the raw store (for the checker) and a stack with
+/// retries over it (for clients).
+async fn fresh(b: Backend) -> (Arc<dyn Store>, Arc<dyn Store>) {
+    let raw = backend(b).await;
+    let stacked = store::stack(Arc::clone(&raw), &Arc::new(Counters::default()));
+    mkfs(stacked.as_ref(), &MkfsOptions::default(), &|_: &str| {})
+        .await
+        .expect("mkfs");
+    (raw, stacked)
+}
+
+async fn open(s: &Arc<dyn Store>) -> Fs {
+    Fs::open(Arc::clone(s), FsOptions::default())
+        .await
+        .expect("open")
+}
+
+fn fail(msg: String, trace: &str) -> TestCaseError {
+    TestCaseError::fail(format!(
+        "{msg}\ntrace (model's view before each op):\n{trace}"
+    ))
+}
+
+/// Run the checker and require a clean, fully collected store.
+async fn require_clean(store: &dyn Store) -> Result<dynamofs_core::check::Report, String> {
+    let r = check(store)
+        .await
+        .map_err(|e| format!("check failed: {e}"))?;
+    if !r.problems.is_empty() || !r.notes.is_empty() || r.orphans != 0 {
+        let lines: Vec<String> = r
+            .problems
+            .iter()
+            .chain(&r.notes)
+            .map(|p| format!("  {p}"))
+            .collect();
+        return Err(format!(
+            "checker: {} orphan records left; found:\n{}",
+            r.orphans,
+            lines.join("\n")
+        ));
+    }
+    Ok(r)
+}
+
+async fn model_case(b: Backend, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let (raw, stacked) = fresh(b).await;
+    let fs = open(&stacked).await;
+    let mut m = Model::new();
+    // Model ids to inode numbers, and back.
+    let mut ino: Vec<u64> = vec![ROOT_INO];
+    let mut id_of: HashMap<u64, usize> = HashMap::from([(ROOT_INO, ROOT)]);
+    let mut trace = String::new();
+    for op in &ops {
+        let step = m.resolve(op);
+        let _ = write!(trace, "  {:<40}", m.describe(&step));
+        if step.nodes().iter().any(|id| !m.live(*id)) {
+            // Results on removed inodes depend on whether the background
+            // collector has run: let it finish first.
+            fs.settle().await;
+        }
+        let want = m.apply(&step);
+        let got = real(&fs, &step, |id| ino[id]).await;
+        let _ = writeln!(
+            trace,
+            " model {want:?}, fs {:?}",
+            got.as_ref().map_err(|e| e.to_string())
+        );
+        let got = match (got, &want) {
+            (Err(e), Err(allowed)) if allowed.contains(&e.errno()) => continue,
+            (Err(e), _) => {
+                return Err(fail(
+                    format!("fs answered {e} ({:?}); model {want:?}", e.errno()),
+                    &trace,
+                ))
+            }
+            (Ok(_), Err(_)) => return Err(fail(format!("fs succeeded; model {want:?}"), &trace)),
+            (Ok(g), Ok(_)) => g,
+        };
+        // New inodes: learn their numbers (each must be new).
+        if let (Real::Attr(a, _), Ok(Out::Node(id, ..))) = (&got, &want) {
+            if *id == ino.len() {
+                if id_of.insert(a.ino, *id).is_some() {
+                    return Err(fail(format!("inode {} handed out twice", a.ino), &trace));
+                }
+                ino.push(a.ino);
+            }
+        }
+        let known = |i: u64| id_of.get(&i).copied().unwrap_or(usize::MAX);
+        let got = match got {
+            Real::Unit => Out::Unit,
+            Real::Attr(a, new) => {
+                Out::Node(known(a.ino), kind_of(a.kind).expect("kind"), a.nlink, new)
+            }
+            Real::List(l) => Out::List(
+                l.into_iter()
+                    .map(|(n, i, k)| (n, known(i), kind_of(k).expect("kind")))
+                    .collect(),
+            ),
+        };
+        if Ok(&got) != want.as_ref() {
+            return Err(fail(format!("fs answered {got:?}; model {want:?}"), &trace));
+        }
+    }
+    // The whole tree, then the invariants.
+    let tree = real_tree(&fs)
+        .await
+        .map_err(|e| fail(format!("listing the tree: {e}"), &trace))?;
+    let got: Vec<(String, usize, Kind, u64)> = tree
+        .into_iter()
+        .map(|(p, i, k, n)| {
+            (
+                p,
+                id_of.get(&i).copied().unwrap_or(usize::MAX),
+                kind_of(k).expect("kind"),
+                n,
+            )
+        })
+        .collect();
+    let want: Vec<(String, usize, Kind, u64)> = m
+        .tree()
+        .into_iter()
+        .map(|(p, id, _)| (p, id, m.nodes[id].kind, m.nlink(id)))
+        .collect();
+    if got != want {
+        return Err(fail(
+            format!("trees differ:\n fs    {got:?}\n model {want:?}"),
+            &trace,
+        ));
+    }
+    fs.settle().await;
+    let r = require_clean(raw.as_ref())
+        .await
+        .map_err(|e| fail(e, &trace))?;
+    let live: HashSet<usize> = want.iter().map(|(_, id, ..)| *id).collect();
+    if r.inodes != live.len() as u64 {
+        return Err(fail(
+            format!("{} inodes stored, {} live", r.inodes, live.len()),
+            &trace,
+        ));
+    }
+    Ok(())
+}
+
+fn cases(var: &str, default: u32) -> u32 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn sqlite_cases() -> u32 {
+    cases("DYNAMOFS_MODEL_CASES", 300)
+}
+
+fn moto_cases() -> u32 {
+    cases("DYNAMOFS_MODEL_MOTO_CASES", 50)
+}
+
+fn runner(cases: u32) -> TestRunner {
+    TestRunner::new(Config {
+        cases: cases.max(1),
+        failure_persistence: None,
+        max_shrink_iters: 2000,
+        ..Config::default()
+    })
+}
+
+fn run<T: std::fmt::Debug + Clone>(
+    cases: u32,
+    strategy: impl Strategy<Value = T>,
+    case: impl Fn(T) -> Result<(), TestCaseError>,
+) {
+    let started = std::time::Instant::now();
+    match runner(cases).run(&strategy, case) {
+        Ok(()) => eprintln!("{cases} cases passed in {:.1?}", started.elapsed()),
+        Err(TestError::Fail(why, input)) => panic!("{why}\nminimal failing input: {input:#?}"),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn model(b: Backend, cases: u32) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    run(cases, proptest::collection::vec(op(), 1..40), |ops| {
+        rt.block_on(model_case(b, ops))
+    });
+}
+
+// ---------------------------------------------------------------- two clients
+
+/// Two clients on one store, each pair of ops run concurrently. Nodes are
+/// picked among every inode either client created (many removed since).
+async fn two_clients_case(b: Backend, pairs: Vec<(Op, Op)>) -> Result<(), TestCaseError> {
+    let (raw, stacked) = fresh(b).await;
+    let (a, bb) = (open(&stacked).await, open(&stacked).await);
+    let mut known: Vec<(u64, FileType)> = vec![(ROOT_INO, FileType::Directory)];
+    let mut trace = String::new();
+    for (x, y) in &pairs {
+        let pick = |s: Sel, dir: bool| {
+            let pool: Vec<u64> = known
+                .iter()
+                .filter(|(_, k)| !dir || matches!(s, Sel::Any(_)) || *k == FileType::Directory)
+                .map(|(i, _)| *i)
+                .collect();
+            let (Sel::Live(i) | Sel::Any(i)) = s;
+            pool[i % pool.len()]
+        };
+        // A step names its nodes by index into the inode list beside it.
+        let step = |op: &Op| -> (Step, Vec<u64>) {
+            let mut inos = Vec::new();
+            let mut id = |s: Sel, dir: bool| {
+                inos.push(pick(s, dir));
+                inos.len() - 1
+            };
+            let st = match *op {
+                Op::Mkdir(s, n) => Step::Mkdir(id(s, true), NAMES[n]),
+                Op::Create(s, n, e) => Step::Create(id(s, true), NAMES[n], e),
+                Op::Symlink(s, n) => Step::Symlink(id(s, true), NAMES[n]),
+                Op::Link(s, d, n) => Step::Link(id(s, false), id(d, true), NAMES[n]),
+                Op::Unlink(s, n) => Step::Unlink(id(s, true), NAMES[n]),
+                Op::Rmdir(s, n) => Step::Rmdir(id(s, true), NAMES[n]),
+                Op::Rename(sd, sn, dd, dn, m) => {
+                    Step::Rename(id(sd, true), NAMES[sn], id(dd, true), NAMES[dn], m)
+                }
+                Op::Lookup(s, n) => Step::Lookup(id(s, true), NAMES[n]),
+                Op::Getattr(s) => Step::Getattr(id(s, false)),
+                Op::Readdir(s) => Step::Readdir(id(s, true)),
+            };
+            (st, inos)
+        };
+        let ((sx, ix), (sy, iy)) = (step(x), step(y));
+        let (rx, ry) = tokio::join!(real(&a, &sx, |i| ix[i]), real(&bb, &sy, |i| iy[i]));
+        for (s, inos, r) in [(sx, &ix, rx), (sy, &iy, ry)] {
+            let _ = writeln!(
+                trace,
+                "  {s:?} on {inos:?}: {:?}",
+                r.as_ref().map_err(|e| e.to_string())
+            );
+            match r {
+                Ok(Real::Attr(at, _)) if !known.iter().any(|(i, _)| *i == at.ino) => {
+                    known.push((at.ino, at.kind))
+                }
+                Ok(_) => {}
+                // Lost races answer with POSIX errors, or EAGAIN after too
+                // many plans; never with damage or a store failure.
+                Err(FsError::Posix { .. } | FsError::Contended(_)) => {}
+                Err(e) => return Err(fail(format!("{e}"), &trace)),
+            }
+        }
+    }
+    a.settle().await;
+    bb.settle().await;
+    let r = require_clean(raw.as_ref())
+        .await
+        .map_err(|e| fail(e, &trace))?;
+    let ta = real_tree(&a)
+        .await
+        .map_err(|e| fail(format!("client 1 lists: {e}"), &trace))?;
+    let tb = real_tree(&bb)
+        .await
+        .map_err(|e| fail(format!("client 2 lists: {e}"), &trace))?;
+    if ta != tb {
+        return Err(fail(
+            format!("clients list different trees:\n {ta:?}\n {tb:?}"),
+            &trace,
+        ));
+    }
+    let inodes: HashSet<u64> = ta.iter().map(|(_, i, ..)| *i).collect();
+    if r.inodes != inodes.len() as u64 {
+        return Err(fail(
+            format!("{} inodes stored, {} in the tree", r.inodes, inodes.len()),
+            &trace,
+        ));
+    }
+    Ok(())
+}
+
+fn two_clients(b: Backend, cases: u32) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    run(
+        cases,
+        proptest::collection::vec((op(), op()), 1..25),
+        |pairs| rt.block_on(two_clients_case(b, pairs)),
+    );
+}
+
+fn replay(ops: Vec<Op>) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    if let Err(e) = rt.block_on(model_case(Backend::Sqlite, ops)) {
+        panic!("{e}");
+    }
+}
+
+// Disagreements the property tests found, each as its shrunk sequence, so
+// that they are named and fixed one by one. They assert Linux's answer and
+// fail until the file system gives it.
+
+/// rename("/a", "/a", RENAME_NOREPLACE): Linux says EEXIST (do_renameat2
+/// checks NOREPLACE against the looked-up target before vfs_rename's
+/// same-inode no-op); the fs answers Ok (fs/rename.rs returns for the same
+/// name, or the same inode, before its NOREPLACE check).
+#[test]
+fn known_noreplace_onto_itself() {
+    use {Mode::*, Sel::Live};
+    replay(vec![
+        Op::Create(Live(0), 0, false),                 // create /a
+        Op::Rename(Live(0), 0, Live(0), 0, NoReplace), // /a -> /a: EEXIST
+    ]);
+}
+
+/// As above, onto another name of the same inode.
+#[test]
+fn known_noreplace_onto_hard_link() {
+    use {Mode::*, Sel::Live};
+    replay(vec![
+        Op::Create(Live(0), 0, false),                 // create /a
+        Op::Link(Live(1), Live(0), 1),                 // link /a to /b
+        Op::Rename(Live(0), 0, Live(0), 1, NoReplace), // /a -> /b: EEXIST
+    ]);
+}
+
+/// After mkdir /d/a, lookup /d answers the link count cached when /d was
+/// created (2, not 3): creating, removing or moving a subdirectory does
+/// not refresh or forget the parent's cached node, and lookup trusts it.
+#[test]
+fn known_lookup_stale_dir_nlink() {
+    use Sel::Live;
+    replay(vec![
+        Op::Mkdir(Live(0), 3),  // mkdir /d
+        Op::Mkdir(Live(1), 0),  // mkdir /d/a
+        Op::Lookup(Live(0), 3), // lookup /d: nlink 3
+    ]);
+}
+
+/// rename /d/b onto /d (the target is the source's parent): Linux says
+/// ENOTEMPTY. The fs only refuses a non-empty target by its counters, here
+/// from the node cached when /d was created (empty), so it plans a
+/// transaction that deletes /d's counters and also updates one of them:
+/// the store rejects it ("writes item ... twice") and the caller gets EIO.
+#[test]
+fn known_rename_onto_ancestor() {
+    use Sel::Live;
+    replay(vec![
+        Op::Mkdir(Live(0), 3),                           // mkdir /d
+        Op::Mkdir(Live(1), 1),                           // mkdir /d/b
+        Op::Rename(Live(1), 1, Live(0), 3, Mode::Plain), // /d/b -> /d: ENOTEMPTY
+    ]);
+}
+
+#[test]
+fn model_sqlite() {
+    model(Backend::Sqlite, sqlite_cases());
+}
+
+#[test]
+fn model_moto() {
+    model(Backend::Moto, moto_cases());
+}
+
+#[test]
+fn two_clients_sqlite() {
+    two_clients(Backend::Sqlite, sqlite_cases() / 3);
+}
+
+#[test]
+fn two_clients_moto() {
+    two_clients(Backend::Moto, moto_cases() / 2);
+}
+
+// ---------------------------------------------------------------- damage
+
+async fn put(s: &dyn Store, key: Key, attrs: Attrs) {
+    let w = Write::Put {
+        table: Table::Meta,
+        key,
+        attrs,
+        cond: None,
+    };
+    s.write(&w).await.expect("put");
+}
+
+async fn update(s: &dyn Store, key: Key, change: Change) {
+    let w = Write::Update {
+        table: Table::Meta,
+        key,
+        changes: vec![change],
+        cond: None,
+    };
+    s.write(&w).await.expect("update");
+}
+
+/// Damage a file system through the raw store; the checker names each.
+async fn damage_is_reported(b: Backend) {
+    let (raw, stacked) = fresh(b).await;
+    let fs = open(&stacked).await;
+    let c = caller();
+    let d = fs
+        .mkdir(&c, ROOT_INO, b"d", 0o755)
+        .await
+        .expect("mkdir")
+        .ino;
+    let x = fs
+        .mkdir(&c, ROOT_INO, b"x", 0o755)
+        .await
+        .expect("mkdir")
+        .ino;
+    let y = fs.mkdir(&c, x, b"y", 0o755).await.expect("mkdir").ino;
+    let (f, _) = fs.create(&c, d, b"f", 0o644, true).await.expect("create");
+    let (g, _) = fs
+        .create(&c, ROOT_INO, b"g", 0o644, true)
+        .await
+        .expect("create");
+    fs.link(&c, g.ino, d, b"g2").await.expect("link");
+    let r = check(raw.as_ref()).await.expect("check");
+    assert!(
+        r.problems.is_empty() && r.notes.is_empty(),
+        "{:?}",
+        r.problems
+    );
+    assert_eq!((r.inodes, r.dirs, r.entries, r.orphans), (6, 4, 6, 0));
+
+    // A dangling entry.
+    let mut e = Attrs::new();
+    e.insert("i".into(), Value::N(12345));
+    e.insert("t".into(), Value::N(S_IFREG as i64));
+    put(
+        raw.as_ref(),
+        Key::new(dir_p(ROOT_INO), b"ghost".to_vec()),
+        e,
+    )
+    .await;
+    // A wrong link count.
+    update(
+        raw.as_ref(),
+        Inode::new(f.ino, 0, 0, 0, 0).key(),
+        Change::set("n", Value::N(2)),
+    )
+    .await;
+    // A directory counter off by one.
+    update(
+        raw.as_ref(),
+        counter_key(d, 3),
+        Change::add(counter::ENTRIES, 1),
+    )
+    .await;
+    // An inode with no entry and no orphan record.
+    let lost = Inode::new(777, S_IFREG | 0o644, 0, 0, 1);
+    put(raw.as_ref(), lost.key(), lost.to_attrs()).await;
+    // A cycle: x's parent pointer names its own child y.
+    update(
+        raw.as_ref(),
+        Inode::new(x, 0, 0, 0, 0).key(),
+        Change::set("pa", Value::N(y as i64)),
+    )
+    .await;
+    // An orphan record whose inode is gone: only a note.
+    let mut o = Attrs::new();
+    o.insert("t".into(), Value::N(1));
+    put(
+        raw.as_ref(),
+        Key::new(vec![b'o', (999 % 16) as u8], 999u64.to_be_bytes().to_vec()),
+        o,
+    )
+    .await;
+
+    let r = check(raw.as_ref()).await.expect("check");
+    for p in r.problems.iter().chain(&r.notes) {
+        eprintln!("{p}");
+    }
+    let has = |want: &dyn Fn(&Problem) -> bool| r.problems.iter().any(want);
+    assert!(has(
+        &|p| matches!(p, Problem::DanglingEntry { dir: 1, ino: 12345, name } if name == "ghost")
+    ));
+    assert!(has(&|p| *p
+        == Problem::WrongNlink {
+            ino: f.ino,
+            stored: 2,
+            names: 1
+        }));
+    assert!(has(
+        &|p| matches!(p, Problem::Counters { dir, entries: (3, 2), subdirs: (0, 0) } if *dir == d)
+    ));
+    assert!(has(&|p| *p
+        == Problem::Counters {
+            dir: ROOT_INO,
+            entries: (3, 4),
+            subdirs: (2, 2)
+        }));
+    assert!(has(&|p| *p == Problem::Unreferenced { ino: 777, nlink: 1 }));
+    assert!(has(&|p| *p
+        == Problem::WrongParent {
+            ino: x,
+            parent: y,
+            holder: ROOT_INO
+        }));
+    assert!(has(
+        &|p| matches!(p, Problem::Detached { ino, .. } if *ino == x)
+    ));
+    assert_eq!(r.notes, vec![Problem::LeftoverOrphan { ino: 999 }]);
+    assert_eq!(r.orphans, 1);
+    assert_eq!(r.problems.len(), 9, "{:#?}", r.problems);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn damage_is_reported_sqlite() {
+    damage_is_reported(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn damage_is_reported_moto() {
+    damage_is_reported(Backend::Moto).await;
+}
