@@ -19,11 +19,12 @@ use std::time::{Duration, SystemTime};
 
 use dynamofs_core::caller::Caller;
 use dynamofs_core::fs::{DirHandle, Fs, OpenMode, RenameFlags, SetAttr, TimeSet, XattrFlags};
+use dynamofs_core::locks::{LockRequest, LockType, Locks, TO_EOF};
 use fuser::{
     AccessFlags, Errno, FileHandle, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
     LockOwner, MountOption, OpenAccMode, OpenFlags, ReplyAttr, ReplyCreate, ReplyData,
-    ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite,
-    ReplyXattr, Request, SessionACL, TimeOrNow, WriteFlags,
+    ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLock, ReplyOpen, ReplyStatfs,
+    ReplyWrite, ReplyXattr, Request, SessionACL, TimeOrNow, WriteFlags,
 };
 
 use convert::{attr, errno, kind, nanos};
@@ -45,6 +46,8 @@ pub struct MountOptions {
     pub fsname: String,
     /// fuser threads reading requests from the kernel.
     pub threads: usize,
+    /// Enforce locks on read and write (EAGAIN), as the original DynamoFS.
+    pub mandatory_locks: bool,
 }
 
 impl Default for MountOptions {
@@ -58,6 +61,7 @@ impl Default for MountOptions {
             writeback_cache: true,
             fsname: "dynamofs".into(),
             threads: 4,
+            mandatory_locks: false,
         }
     }
 }
@@ -93,6 +97,8 @@ impl MountOptions {
 /// The file system as the kernel sees it.
 pub struct Adapter {
     fs: Arc<Fs>,
+    /// Locks shared with every other mount, through the store.
+    locks: Option<Arc<Locks>>,
     rt: tokio::runtime::Handle,
     opts: MountOptions,
     dirs: Arc<Mutex<DirMap>>,
@@ -123,9 +129,15 @@ fn time_set(t: TimeOrNow) -> TimeSet {
 }
 
 impl Adapter {
-    pub fn new(fs: Arc<Fs>, rt: tokio::runtime::Handle, opts: MountOptions) -> Adapter {
+    pub fn new(
+        fs: Arc<Fs>,
+        locks: Option<Arc<Locks>>,
+        rt: tokio::runtime::Handle,
+        opts: MountOptions,
+    ) -> Adapter {
         Adapter {
             fs,
+            locks,
             rt,
             opts,
             dirs: Arc::new(Mutex::new(HashMap::new())),
@@ -173,6 +185,56 @@ mod libc_o {
     pub const APPEND: i32 = 0o2000;
 }
 
+const F_RDLCK: i32 = 0;
+const F_WRLCK: i32 = 1;
+const F_UNLCK: i32 = 2;
+/// The kernel's "to the end of the file".
+const OFFSET_MAX: u64 = i64::MAX as u64;
+
+fn lock_type(typ: i32) -> Option<LockType> {
+    match typ {
+        F_RDLCK => Some(LockType::Read),
+        F_WRLCK => Some(LockType::Write),
+        _ => None,
+    }
+}
+
+fn lock_end(end: u64) -> u64 {
+    if end >= OFFSET_MAX {
+        TO_EOF
+    } else {
+        end
+    }
+}
+
+/// Whether a process has a signal pending that it neither blocks nor
+/// ignores (or is gone): a blocked F_SETLKW then ends with EINTR.
+fn signal_pending(pid: u32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return true;
+    };
+    let mask = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    let pending = mask("SigPnd:") | mask("ShdPnd:");
+    pending & !mask("SigBlk:") & !mask("SigIgn:") != 0
+}
+
+impl Adapter {
+    /// The lock checker when locks are mandatory.
+    fn enforced(&self) -> Option<Arc<Locks>> {
+        if self.opts.mandatory_locks {
+            self.locks.clone()
+        } else {
+            None
+        }
+    }
+}
+
 /// Answer an entry reply from an async call.
 macro_rules! entry_reply {
     ($self:ident, $reply:ident, $op:literal, $call:expr) => {{
@@ -205,8 +267,13 @@ impl fuser::Filesystem for Adapter {
             | InitFlags::FUSE_PARALLEL_DIROPS
             | InitFlags::FUSE_ASYNC_READ
             | InitFlags::FUSE_BIG_WRITES;
-        if self.opts.writeback_cache {
+        if self.opts.writeback_cache && !self.opts.mandatory_locks {
             want |= InitFlags::FUSE_WRITEBACK_CACHE;
+        }
+        if self.locks.is_some() {
+            // flock(2) arrives as a whole-file lock of its open file;
+            // without these the kernel would keep locks local to this mount.
+            want |= InitFlags::FUSE_POSIX_LOCKS | InitFlags::FUSE_FLOCK_LOCKS;
         }
         let want = want & config.capabilities();
         if let Err(missing) = config.add_capabilities(want) {
@@ -422,16 +489,24 @@ impl fuser::Filesystem for Adapter {
     fn read(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         size: u32,
         _flags: OpenFlags,
-        _lock_owner: Option<LockOwner>,
+        lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
         let fs = Arc::clone(&self.fs);
+        let enforce = self.enforced();
         self.spawn(async move {
+            if let Some(l) = enforce {
+                let end = offset.saturating_add(size as u64).saturating_sub(1);
+                let owner = lock_owner.map_or(0, |o| o.0);
+                if let Err(e) = l.check_io(ino.0, owner, offset, end, false).await {
+                    return reply.error(errno("read", &e));
+                }
+            }
             match fs.read(fh.0, offset, size as usize).await {
                 Ok(d) => reply.data(&d),
                 Err(e) => reply.error(errno("read", &e)),
@@ -442,18 +517,26 @@ impl fuser::Filesystem for Adapter {
     fn write(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         data: &[u8],
         _write_flags: WriteFlags,
         _flags: OpenFlags,
-        _lock_owner: Option<LockOwner>,
+        lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
         let fs = Arc::clone(&self.fs);
         let data = data.to_vec();
+        let enforce = self.enforced();
         self.spawn(async move {
+            if let Some(l) = enforce {
+                let end = offset.saturating_add(data.len() as u64).saturating_sub(1);
+                let owner = lock_owner.map_or(0, |o| o.0);
+                if let Err(e) = l.check_io(ino.0, owner, offset, end, true).await {
+                    return reply.error(errno("write", &e));
+                }
+            }
             match fs.write(fh.0, offset, &data).await {
                 Ok(n) => reply.written(n as u32),
                 Err(e) => reply.error(errno("write", &e)),
@@ -464,27 +547,52 @@ impl fuser::Filesystem for Adapter {
     fn flush(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
-        _lock_owner: LockOwner,
+        lock_owner: LockOwner,
         reply: ReplyEmpty,
     ) {
         let fs = Arc::clone(&self.fs);
-        empty_reply!(self, reply, "flush", fs.flush(fh.0));
+        let locks = self.locks.clone();
+        tracing::debug!(ino = ino.0, owner = lock_owner.0, "flush");
+        self.spawn(async move {
+            let flushed = fs.flush(fh.0).await;
+            // close(2) drops the process's POSIX locks on the file.
+            let released = match locks {
+                Some(l) => l.release_owner(ino.0, lock_owner.0).await,
+                None => Ok(()),
+            };
+            match flushed.and(released) {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(errno("flush", &e)),
+            }
+        });
     }
 
     fn release(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         _flags: OpenFlags,
-        _lock_owner: Option<LockOwner>,
+        lock_owner: Option<LockOwner>,
         _flush: bool,
         reply: ReplyEmpty,
     ) {
         let fs = Arc::clone(&self.fs);
-        empty_reply!(self, reply, "release", fs.release(fh.0));
+        let locks = self.locks.clone();
+        self.spawn(async move {
+            // The last close of an open file drops its flock lock.
+            if let (Some(l), Some(owner)) = (locks, lock_owner) {
+                if let Err(e) = l.release_owner(ino.0, owner.0).await {
+                    tracing::warn!("releasing flock on close: {e}");
+                }
+            }
+            match fs.release(fh.0).await {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(errno("release", &e)),
+            }
+        });
     }
 
     fn fsync(
@@ -727,6 +835,103 @@ impl fuser::Filesystem for Adapter {
             match fs.open_file(&c, a.ino, open).await {
                 Ok(fh) => reply.created(&ttl, &attr(&a), GEN, FileHandle(fh), FopenFlags::empty()),
                 Err(e) => reply.error(errno("create", &e)),
+            }
+        });
+    }
+
+    fn getlk(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        lock_owner: LockOwner,
+        start: u64,
+        end: u64,
+        typ: i32,
+        pid: u32,
+        reply: ReplyLock,
+    ) {
+        let Some(locks) = self.locks.clone() else {
+            reply.error(Errno::ENOSYS);
+            return;
+        };
+        let Some(t) = lock_type(typ) else {
+            reply.error(Errno::EINVAL);
+            return;
+        };
+        let req = LockRequest::posix(t, start, lock_end(end), lock_owner.0, pid);
+        self.spawn(async move {
+            match locks.getlk(ino.0, &req).await {
+                Ok(Some(l)) => {
+                    let typ = match l.typ {
+                        LockType::Read => F_RDLCK,
+                        LockType::Write => F_WRLCK,
+                    };
+                    let end = if l.end == TO_EOF { OFFSET_MAX } else { l.end };
+                    reply.locked(l.start, end, typ, l.pid)
+                }
+                Ok(None) => reply.locked(start, end, F_UNLCK, 0),
+                Err(e) => reply.error(errno("getlk", &e)),
+            }
+        });
+    }
+
+    fn setlk(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        lock_owner: LockOwner,
+        start: u64,
+        end: u64,
+        typ: i32,
+        pid: u32,
+        sleep: bool,
+        reply: ReplyEmpty,
+    ) {
+        let Some(locks) = self.locks.clone() else {
+            reply.error(Errno::ENOSYS);
+            return;
+        };
+        let end = lock_end(end);
+        tracing::debug!(
+            ino = ino.0,
+            owner = lock_owner.0,
+            start,
+            end,
+            typ,
+            pid,
+            sleep,
+            "setlk"
+        );
+        self.spawn(async move {
+            let r = if typ == F_UNLCK {
+                locks
+                    .unlock(
+                        ino.0,
+                        dynamofs_core::locks::LockKind::Posix,
+                        lock_owner.0,
+                        start,
+                        end,
+                    )
+                    .await
+            } else {
+                let Some(t) = lock_type(typ) else {
+                    return reply.error(Errno::EINVAL);
+                };
+                let req = LockRequest::posix(t, start, end, lock_owner.0, pid);
+                if sleep {
+                    // fuser does not pass the kernel's interrupts on, so the
+                    // wait watches the waiting process for a pending signal.
+                    let probe = move || signal_pending(pid);
+                    locks.setlkw(ino.0, &req, &probe).await
+                } else {
+                    locks.setlk(ino.0, &req).await
+                }
+            };
+            match r {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(errno("setlk", &e)),
             }
         });
     }

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use dynamofs_core::fs::{Fs, FsOptions};
+use dynamofs_core::locks::Locks;
 use dynamofs_core::mkfs::{self, MkfsOptions};
+use dynamofs_core::session::Session;
 use dynamofs_core::store::{self, Source, StoreOptions};
 use dynamofs_core::superblock::{Superblock, SuperblockError};
 use dynamofs_fuse::{Adapter, MountOptions};
@@ -34,7 +36,8 @@ pub struct Options {
     pub profile: Option<String>,
     pub mount: MountOptions,
     pub create: bool,
-    pub mandatory_locks: bool,
+    /// How long a session lives without a heartbeat (default 30 s).
+    pub session_ttl: Duration,
     pub log: Option<PathBuf>,
 }
 
@@ -69,6 +72,7 @@ const IGNORED: &[&str] = &[
 pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
     let mut o = Options {
         mount: MountOptions::default(),
+        session_ttl: dynamofs_core::session::DEFAULT_TTL,
         ..Options::default()
     };
     let mut unknown = Vec::new();
@@ -98,7 +102,8 @@ pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
             ("ro", None) => o.mount.read_only = true,
             ("allow_other", None) => o.mount.allow_other = true,
             ("allow_root", None) => o.mount.allow_root = true,
-            ("mandatory_locks", None) => o.mandatory_locks = true,
+            ("mandatory_locks", None) => o.mount.mandatory_locks = true,
+            ("session_ttl", Some(v)) => o.session_ttl = secs(k, v)?,
             ("create", None) => o.create = true,
             ("writeback_cache", None) => o.mount.writeback_cache = true,
             ("no_writeback_cache", None) => o.mount.writeback_cache = false,
@@ -272,24 +277,38 @@ async fn serve(
         ..FsOptions::default()
     };
     let fs = Arc::new(Fs::open(Arc::clone(&opened.store), fs_opts).await?);
+    let client = Session::register(
+        Arc::clone(&opened.store),
+        &dir.to_string_lossy(),
+        opts.session_ttl,
+    )
+    .await
+    .context("registering this mount's session")?;
+    client.start_heartbeat();
+    let locks = Arc::new(Locks::new(Arc::clone(&client)));
     let mut mount_opts = opts.mount.clone();
     mount_opts.fsname = source.to_string();
     let adapter = Adapter::new(
         Arc::clone(&fs),
+        Some(locks),
         tokio::runtime::Handle::current(),
         mount_opts.clone(),
     );
     let config = mount_opts.config();
     let mountpoint = dir.to_path_buf();
-    let mut session =
+    let mounted =
         tokio::task::spawn_blocking(move || fuser::Session::new(adapter, &mountpoint, &config))
-            .await?
-            .with_context(|| {
-                format!(
-                    "cannot mount on {} (is fuse3 installed and /dev/fuse usable?)",
-                    dir.display()
-                )
-            })?;
+            .await?;
+    let mut session = match mounted {
+        Ok(s) => s,
+        Err(e) => {
+            client.end().await;
+            return Err(anyhow::Error::from(e).context(format!(
+                "cannot mount on {} (is fuse3 installed and /dev/fuse usable?)",
+                dir.display()
+            )));
+        }
+    };
     let mut unmounter = session.unmount_callable();
     if std::env::var_os(READY_ENV).is_some() {
         println!("{READY}");
@@ -307,6 +326,7 @@ async fn serve(
     // ended; what core buffers is written now.
     let flushed = fs.flush_all().await;
     fs.settle().await;
+    client.end().await;
     result.context("serving the mount")?;
     flushed.context("flushing buffered data at unmount")?;
     tracing::info!("unmounted {dir_shown}");

@@ -1,0 +1,224 @@
+//! Locks shared by two mounts of one store, through the kernel: fcntl and
+//! flock conflicts, a blocked F_SETLKW released by the other side, and the
+//! locks of a killed mount disappearing when its session expires.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Kind, Mount, Store};
+
+/// A Python process holding a lock on `path` until its stdin closes.
+/// `how`: "lockf" (fcntl F_SETLK, exclusive) or "flock".
+fn holder(path: &std::path::Path, how: &str) -> Child {
+    let script = format!(
+        r#"
+import fcntl, sys
+f = open(sys.argv[1], "r+")
+{lock}
+print("locked", flush=True)
+sys.stdin.read()
+"#,
+        lock = match how {
+            "flock" => "fcntl.flock(f, fcntl.LOCK_EX)",
+            _ => "fcntl.lockf(f, fcntl.LOCK_EX, 10, 0)",
+        }
+    );
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    let out = child.stdout.take().expect("stdout");
+    BufReader::new(out).read_line(&mut line).expect("read");
+    assert_eq!(line.trim(), "locked", "holder did not lock");
+    child
+}
+
+/// Try a lock without waiting: "ok" or "busy"; for lockf also what F_GETLK
+/// reports ("pid=N").
+fn try_lock(path: &std::path::Path, how: &str) -> String {
+    let script = r#"
+import fcntl, struct, sys, os
+f = open(sys.argv[1], "r+")
+how = sys.argv[2]
+try:
+    if how == "flock":
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:
+        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)
+    print("ok")
+except OSError:
+    if how == "flock":
+        print("busy")
+    else:
+        q = struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 10, 0)
+        r = struct.unpack("hhqqi", fcntl.fcntl(f, fcntl.F_GETLK, q))
+        print("busy pid=%d type=%d" % (r[4], r[0]))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .arg(how)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn release(mut c: Child) {
+    drop(c.stdin.take());
+    let _ = c.wait();
+}
+
+fn shared_locks(kind: Kind) {
+    let store = Store::new(kind);
+    let a = Mount::new(&store, &[]);
+    let b = Mount::new(&store, &[]);
+    std::fs::write(a.path("f"), b"0123456789").expect("write");
+    std::thread::sleep(Duration::from_millis(1200));
+    // fcntl: a conflict across mounts, and F_GETLK names the holder.
+    let h = holder(&a.path("f"), "lockf");
+    let pid = h.id();
+    let seen = try_lock(&b.path("f"), "lockf");
+    assert_eq!(seen, format!("busy pid={pid} type=1"));
+    release(h);
+    assert_eq!(try_lock(&b.path("f"), "lockf"), "ok", "released on close");
+    // flock likewise.
+    let h = holder(&b.path("f"), "flock");
+    assert_eq!(try_lock(&a.path("f"), "flock"), "busy");
+    release(h);
+    assert_eq!(try_lock(&a.path("f"), "flock"), "ok");
+    // F_SETLKW in one mount waits until the other side unlocks.
+    let h = holder(&a.path("f"), "lockf");
+    let started = Instant::now();
+    let mut waiter = Command::new("python3")
+        .arg("-c")
+        .arg("import fcntl,sys; f=open(sys.argv[1],'r+'); fcntl.lockf(f, fcntl.LOCK_EX, 10, 0); print('got')")
+        .arg(b.path("f"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        waiter.try_wait().expect("wait").is_none(),
+        "F_SETLKW did not wait"
+    );
+    release(h);
+    let out = waiter.wait_with_output().expect("waiter");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "got");
+    assert!(started.elapsed() >= Duration::from_millis(700));
+    // A signal ends the wait (EINTR, then Python's handler raises).
+    let h = holder(&a.path("f"), "lockf");
+    let mut waiter = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import fcntl,signal,sys\n\
+             signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError()))\n\
+             signal.alarm(1)\n\
+             f=open(sys.argv[1],'r+')\n\
+             try:\n    fcntl.lockf(f, fcntl.LOCK_EX, 10, 0); print('got')\n\
+             except TimeoutError:\n    print('interrupted')",
+        )
+        .arg(b.path("f"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while waiter.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "a signal did not end F_SETLKW");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut out = String::new();
+    if let Some(mut s) = waiter.stdout.take() {
+        use std::io::Read;
+        let _ = s.read_to_string(&mut out);
+    }
+    assert_eq!(out.trim(), "interrupted");
+    release(h);
+}
+
+fn killed_mount_loses_its_locks(kind: Kind) {
+    let store = Store::new(kind);
+    let a = Mount::new(&store, &["session_ttl=2"]);
+    let b = Mount::new(&store, &["session_ttl=2"]);
+    std::fs::write(a.path("f"), b"0123456789").expect("write");
+    std::thread::sleep(Duration::from_millis(1200));
+    let mut h = holder(&a.path("f"), "lockf");
+    assert!(try_lock(&b.path("f"), "lockf").starts_with("busy"));
+    let pid = a.server_pid().expect("server");
+    Command::new("kill")
+        .arg("-9")
+        .arg(pid.to_string())
+        .status()
+        .expect("kill");
+    let _ = h.stdin.as_mut().map(|s| s.write_all(b""));
+    // Once the dead session expires, the other mount may take the lock.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if try_lock(&b.path("f"), "lockf") == "ok" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dead mount's lock never went away"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // And the surviving mount keeps working.
+    std::fs::write(b.path("after"), b"still working").expect("write");
+    assert_eq!(
+        std::fs::read(b.path("after")).expect("read"),
+        b"still working"
+    );
+    let _ = h.kill();
+    let _ = Command::new("fusermount3")
+        .arg("-u")
+        .arg("-z")
+        .arg(&a.dir)
+        .status();
+}
+
+fn mandatory_locks(kind: Kind) {
+    let store = Store::new(kind);
+    let a = Mount::new(&store, &["mandatory_locks"]);
+    let b = Mount::new(&store, &["mandatory_locks"]);
+    std::fs::write(a.path("f"), b"0123456789").expect("write");
+    std::thread::sleep(Duration::from_millis(1200));
+    let h = holder(&a.path("f"), "lockf");
+    let err = std::fs::read(b.path("f"))
+        .err()
+        .expect("read of a locked range");
+    assert_eq!(err.raw_os_error(), Some(11), "EAGAIN: {err}");
+    release(h);
+    assert_eq!(
+        std::fs::read(b.path("f")).expect("read after unlock"),
+        b"0123456789"
+    );
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() { super::$name(super::Kind::Sqlite) })*
+        }
+        mod moto {
+            $(#[test]
+            fn $name() { super::$name(super::Kind::Moto) })*
+        }
+    };
+}
+
+both!(shared_locks, killed_mount_loses_its_locks, mandatory_locks);
