@@ -183,6 +183,7 @@ fn killed_mount_loses_its_locks(kind: Kind) {
         b"still working"
     );
     let _ = h.kill();
+    let _ = h.wait();
     let _ = Command::new("fusermount3")
         .arg("-u")
         .arg("-z")
@@ -197,9 +198,7 @@ fn mandatory_locks(kind: Kind) {
     std::fs::write(a.path("f"), b"0123456789").expect("write");
     std::thread::sleep(Duration::from_millis(1200));
     let h = holder(&a.path("f"), "lockf");
-    let err = std::fs::read(b.path("f"))
-        .err()
-        .expect("read of a locked range");
+    let err = std::fs::read(b.path("f")).expect_err("read of a locked range");
     assert_eq!(err.raw_os_error(), Some(11), "EAGAIN: {err}");
     release(h);
     assert_eq!(
