@@ -10,8 +10,8 @@
 //! on one store: no model there, but the checker must find nothing and
 //! both clients must list the same tree.
 //!
-//! Case counts: `DYNAMOFS_MODEL_CASES` (default 300) cases of the model on
-//! in-memory SQLite (about 3 s in a debug build) and a third of that for
+//! Case counts: `DYNAMOFS_MODEL_CASES` (default 2000) cases of the model on
+//! in-memory SQLite (about 25 s in a debug build) and a third of that for
 //! two clients; `DYNAMOFS_MODEL_MOTO_CASES` (default 50, about 20 s) cases
 //! on moto and half of that for two clients. Each case is 1 to 39 ops.
 //! Soak (the SQLite tests only; the moto ones need scripts/test):
@@ -22,7 +22,7 @@
 //!
 //! `scripts/test -p dynamofs-core --test model` runs everything, moto too.
 //! A failure prints the shrunk op sequence and a trace of it. Sequences
-//! the tests have found are kept below as `known_*` tests.
+//! the tests have found are kept below as `found_*` regression tests.
 
 mod common;
 
@@ -448,9 +448,9 @@ impl Model {
                 }
             }
             Step::Rename(sd, sn, dd, dn, mode) => self.rename(sd, sn, dd, dn, mode),
-            // KNOWN DISAGREEMENT: the fs answers a directory's lookup with a
-            // link count cached before its own mkdir/rmdir/rename changed
-            // it: see known_lookup_stale_dir_nlink.
+            // Found by these tests (the fs answered a directory's lookup with
+            // a link count cached before its own mkdir changed it):
+            // found_lookup_stale_dir_nlink.
             Step::Lookup(d, n) => {
                 if let Some(e) = self.dir_err(d) {
                     return Err(vec![e]);
@@ -507,7 +507,7 @@ impl Model {
         // Linux checks RENAME_NOREPLACE against the target name before it
         // compares inodes: renaming a name onto itself, or onto another
         // name of the same inode, with RENAME_NOREPLACE is EEXIST.
-        // KNOWN DISAGREEMENT (fs answers Ok): see known_noreplace_onto_itself.
+        // Found by these tests (the fs answered Ok): found_noreplace_*.
         if mode == Mode::NoReplace && dst.is_some() {
             errs.push(EEXIST);
         }
@@ -525,8 +525,8 @@ impl Model {
         let is_dir = |id: usize| self.nodes[id].kind == Kind::Dir;
         // The source may not become its own descendant, nor the target
         // be an ancestor of the source (it is then a non-empty directory).
-        // KNOWN DISAGREEMENT (fs answers EIO when the target's cached node
-        // looks empty): see known_rename_onto_ancestor.
+        // Found by these tests (the fs answered EIO when the target's
+        // cached node looked empty): found_rename_onto_parent.
         if is_dir(src) && self.above(src, dd) {
             errs.push(EINVAL);
         }
@@ -923,7 +923,7 @@ fn cases(var: &str, default: u32) -> u32 {
 }
 
 fn sqlite_cases() -> u32 {
-    cases("DYNAMOFS_MODEL_CASES", 300)
+    cases("DYNAMOFS_MODEL_CASES", 2000)
 }
 
 fn moto_cases() -> u32 {
@@ -1070,16 +1070,17 @@ fn replay(ops: Vec<Op>) {
     }
 }
 
-// Disagreements the property tests found, each as its shrunk sequence, so
-// that they are named and fixed one by one. They assert Linux's answer and
-// fail until the file system gives it.
+// Disagreements the property tests found while they were written, each as
+// its shrunk sequence; fixed in 968fcb6 ("rename: NOREPLACE before the
+// same-inode rule, ENOTEMPTY onto the source's directory; lookup reads
+// fresh"). Kept as regression tests: each asserts Linux's answer.
 
 /// rename("/a", "/a", RENAME_NOREPLACE): Linux says EEXIST (do_renameat2
 /// checks NOREPLACE against the looked-up target before vfs_rename's
-/// same-inode no-op); the fs answers Ok (fs/rename.rs returns for the same
-/// name, or the same inode, before its NOREPLACE check).
+/// same-inode no-op); the fs answered Ok (fs/rename.rs returned for the
+/// same name, or the same inode, before its NOREPLACE check).
 #[test]
-fn known_noreplace_onto_itself() {
+fn found_noreplace_onto_itself() {
     use {Mode::*, Sel::Live};
     replay(vec![
         Op::Create(Live(0), 0, false),                 // create /a
@@ -1089,7 +1090,7 @@ fn known_noreplace_onto_itself() {
 
 /// As above, onto another name of the same inode.
 #[test]
-fn known_noreplace_onto_hard_link() {
+fn found_noreplace_onto_hard_link() {
     use {Mode::*, Sel::Live};
     replay(vec![
         Op::Create(Live(0), 0, false),                 // create /a
@@ -1098,11 +1099,11 @@ fn known_noreplace_onto_hard_link() {
     ]);
 }
 
-/// After mkdir /d/a, lookup /d answers the link count cached when /d was
-/// created (2, not 3): creating, removing or moving a subdirectory does
-/// not refresh or forget the parent's cached node, and lookup trusts it.
+/// After mkdir /d/a, lookup /d answered the link count cached when /d was
+/// created (2, not 3): creating, removing or moving a subdirectory did not
+/// refresh or forget the parent's cached node, and lookup trusted it.
 #[test]
-fn known_lookup_stale_dir_nlink() {
+fn found_lookup_stale_dir_nlink() {
     use Sel::Live;
     replay(vec![
         Op::Mkdir(Live(0), 3),  // mkdir /d
@@ -1112,12 +1113,12 @@ fn known_lookup_stale_dir_nlink() {
 }
 
 /// rename /d/b onto /d (the target is the source's parent): Linux says
-/// ENOTEMPTY. The fs only refuses a non-empty target by its counters, here
-/// from the node cached when /d was created (empty), so it plans a
+/// ENOTEMPTY. The fs refused a non-empty target only by its counters, here
+/// from the node cached when /d was created (empty), so it planned a
 /// transaction that deletes /d's counters and also updates one of them:
-/// the store rejects it ("writes item ... twice") and the caller gets EIO.
+/// the store rejected it ("writes item ... twice") and the caller got EIO.
 #[test]
-fn known_rename_onto_ancestor() {
+fn found_rename_onto_parent() {
     use Sel::Live;
     replay(vec![
         Op::Mkdir(Live(0), 3),                           // mkdir /d
