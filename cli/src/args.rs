@@ -40,6 +40,26 @@ pub struct GlobalArgs {
 pub enum Command {
     Mkfs(MkfsArgs),
     Mount(MountArgs),
+    Fsck(crate::commands::fsck::FsckArgs),
+    Ls(crate::commands::ls::LsArgs),
+    Cp(crate::commands::cp::CpArgs),
+    Cat(crate::commands::files::CatArgs),
+    Mkdir(crate::commands::files::MkdirArgs),
+    Rm(crate::commands::files::RmArgs),
+    Mv(crate::commands::files::MvArgs),
+    Stat(crate::commands::files::StatArgs),
+    Lock(crate::commands::lock::LockArgs),
+    Stats(crate::commands::stats::StatsArgs),
+    #[command(hide = true)]
+    GenerateDocs(GenerateDocsArgs),
+}
+
+/// Write shell completions and man pages (scripts/gen-docs runs this).
+#[derive(Debug, Args)]
+pub struct GenerateDocsArgs {
+    /// Where completions/ and man/ are written (the repository root)
+    #[arg(long, value_name = "DIR")]
+    pub out: std::path::PathBuf,
 }
 
 /// Mount a file system: serve it through FUSE.
@@ -56,6 +76,9 @@ pub enum Command {
 ///   create                              run mkfs first if SOURCE is empty
 ///   no_writeback_cache                  send every write to dynamofs at once
 ///   threads=N                           kernel request threads (default 4)
+///   write_buffer=MiB                    written data buffered before a flush (256)
+///   block_cache=MiB                     file data cached for reading (64)
+///   session_ttl=S                       how long a silent mount keeps its locks (30)
 ///   log=PATH                            the background server's log
 /// fstab options such as _netdev, defaults, noauto and nofail are accepted.
 ///

@@ -38,6 +38,10 @@ pub struct Options {
     pub create: bool,
     /// How long a session lives without a heartbeat (default 30 s).
     pub session_ttl: Duration,
+    /// Bytes of written data buffered before writers must flush.
+    pub write_buffer: Option<usize>,
+    /// Bytes of file data kept for reading.
+    pub block_cache: Option<usize>,
     pub log: Option<PathBuf>,
 }
 
@@ -68,6 +72,15 @@ const IGNORED: &[&str] = &[
     "sync",
     "dirsync",
 ];
+
+/// A size in MiB, as the options take it.
+fn mib(k: &str, v: &str) -> anyhow::Result<usize> {
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=1 << 20).contains(n))
+        .map(|n| n << 20)
+        .ok_or_else(|| anyhow!("option {k}={v}: expected a size in MiB, e.g. {k}=256"))
+}
 
 pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
     let mut o = Options {
@@ -115,6 +128,8 @@ pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
                     .ok_or_else(|| anyhow!("option threads={v}: expected 1 to 64"))?
             }
             ("log", Some(v)) => o.log = Some(PathBuf::from(v)),
+            ("write_buffer", Some(v)) => o.write_buffer = Some(mib(k, v)?),
+            ("block_cache", Some(v)) => o.block_cache = Some(mib(k, v)?),
             (k, _) if IGNORED.contains(&k) || k.starts_with("x-") || k == "comment" => {}
             _ => unknown.push(item.to_string()),
         }
@@ -270,11 +285,13 @@ async fn serve(
         Err(e) => return Err(e).with_context(|| format!("cannot mount {source}")),
         Ok(_) => {}
     }
+    let defaults = FsOptions::default();
     let fs_opts = FsOptions {
         check_permissions: false,
         attr_ttl: opts.mount.attr_ttl,
         read_only: opts.mount.read_only,
-        ..FsOptions::default()
+        dirty_limit: opts.write_buffer.unwrap_or(defaults.dirty_limit),
+        cache_bytes: opts.block_cache.unwrap_or(defaults.cache_bytes),
     };
     let fs = Arc::new(Fs::open(Arc::clone(&opened.store), fs_opts).await?);
     let client = Session::register(
