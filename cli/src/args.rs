@@ -40,26 +40,6 @@ pub struct GlobalArgs {
 pub enum Command {
     Mkfs(MkfsArgs),
     Mount(MountArgs),
-    Fsck(crate::commands::fsck::FsckArgs),
-    Ls(crate::commands::ls::LsArgs),
-    Cp(crate::commands::cp::CpArgs),
-    Cat(crate::commands::files::CatArgs),
-    Mkdir(crate::commands::files::MkdirArgs),
-    Rm(crate::commands::files::RmArgs),
-    Mv(crate::commands::files::MvArgs),
-    Stat(crate::commands::files::StatArgs),
-    Lock(crate::commands::lock::LockArgs),
-    Stats(crate::commands::stats::StatsArgs),
-    #[command(hide = true)]
-    GenerateDocs(GenerateDocsArgs),
-}
-
-/// Write shell completions and man pages (scripts/gen-docs runs this).
-#[derive(Debug, Args)]
-pub struct GenerateDocsArgs {
-    /// Where completions/ and man/ are written (the repository root)
-    #[arg(long, value_name = "DIR")]
-    pub out: std::path::PathBuf,
 }
 
 /// Mount a file system: serve it through FUSE.
