@@ -129,17 +129,4 @@ async fn unknown_format_is_refused(store: Arc<dyn Store>) {
     );
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() { super::$name(crate::common::sqlite().await).await })*
-        }
-        mod dynamo {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() { super::$name(crate::common::dynamo().await).await })*
-        }
-    };
-}
-
-both!(damaged_items_are_eio, unknown_format_is_refused);
+both_stores!(damaged_items_are_eio, unknown_format_is_refused);

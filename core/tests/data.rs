@@ -443,20 +443,7 @@ fn run_model(ops: Vec<Op>, dynamo: bool) {
     });
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() { super::$name(crate::common::sqlite().await).await })*
-        }
-        mod dynamo {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() { super::$name(crate::common::dynamo().await).await })*
-        }
-    };
-}
-
-both!(
+both_stores!(
     write_read_across_clients,
     holes_and_truncation,
     append_and_unlink_while_open,

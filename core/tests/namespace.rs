@@ -786,20 +786,7 @@ async fn concurrent_creates_in_one_directory(backend: Arc<dyn Store>) {
     assert_eq!(names_of(&one, d.ino).await.len(), 2 + 40);
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() { super::$name(crate::common::sqlite().await).await })*
-        }
-        mod dynamo {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() { super::$name(crate::common::dynamo().await).await })*
-        }
-    };
-}
-
-both!(
+both_stores!(
     basic_tree,
     renames,
     attributes_and_permissions,

@@ -97,13 +97,8 @@ impl Fs {
             if e.kind == FileType::Directory {
                 return Err(posix(Errno::EISDIR, "unlink of a directory"));
             }
-            let victim = match self.node(e.ino, fresh).await {
-                Ok(v) => v,
-                Err(err) if !fresh && err.errno() == Errno::ENOENT => {
-                    tries.again().await?;
-                    continue;
-                }
-                Err(err) => return Err(err),
+            let Some(victim) = self.named_node(e.ino, &mut tries).await? else {
+                continue;
             };
             self.check_sticky(caller, d.as_ref(), &victim, "unlink")?;
             let now = now_ns();
@@ -149,13 +144,8 @@ impl Fs {
             if e.kind != FileType::Directory {
                 return Err(posix(Errno::ENOTDIR, "rmdir of a non-directory"));
             }
-            let victim = match self.node(e.ino, fresh).await {
-                Ok(v) => v,
-                Err(err) if !fresh && err.errno() == Errno::ENOENT => {
-                    tries.again().await?;
-                    continue;
-                }
-                Err(err) => return Err(err),
+            let Some(victim) = self.named_node(e.ino, &mut tries).await? else {
+                continue;
             };
             if victim.entries() > 0 {
                 if fresh {

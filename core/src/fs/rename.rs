@@ -159,22 +159,13 @@ impl Fs {
                     false => Ok(()),
                 };
             }
-            let src = match self.node(se.ino, fresh).await {
-                Ok(n) => n,
-                Err(e) if !fresh && e.errno() == Errno::ENOENT => {
-                    tries.again().await?;
-                    continue;
-                }
-                Err(e) => return Err(e),
+            let Some(src) = self.named_node(se.ino, &mut tries).await? else {
+                continue;
             };
             let dst = match self.entry(new_parent, new_name, fresh).await? {
-                Some(de) => match self.node(de.ino, fresh).await {
-                    Ok(n) => Some(n),
-                    Err(e) if !fresh && e.errno() == Errno::ENOENT => {
-                        tries.again().await?;
-                        continue;
-                    }
-                    Err(e) => return Err(e),
+                Some(de) => match self.named_node(de.ino, &mut tries).await? {
+                    Some(n) => Some(n),
+                    None => continue,
                 },
                 None => None,
             };

@@ -56,6 +56,23 @@ impl Attempts {
 }
 
 impl Fs {
+    /// The node an entry just read names; `None` when that was a stale
+    /// cached entry whose inode is gone: the caller plans again, fresh.
+    pub(super) async fn named_node(
+        &self,
+        ino: u64,
+        tries: &mut Attempts,
+    ) -> FsResult<Option<super::node::Node>> {
+        match self.node(ino, tries.fresh()).await {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if !tries.fresh() && e.errno() == crate::error::Errno::ENOENT => {
+                tries.again().await?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Commit a planned change as one transaction.
     pub(super) async fn commit(&self, writes: &[Write]) -> FsResult<Outcome> {
         match self.store.transact(writes, &Token::fresh()).await {

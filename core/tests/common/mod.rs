@@ -80,3 +80,19 @@ pub async fn sqlite() -> Arc<dyn Store> {
         .expect("create sqlite tables");
     Arc::new(s)
 }
+
+/// Turn each `async fn NAME(store: Arc<dyn Store>)` into two tests,
+/// `sqlite::NAME` and `dynamo::NAME`, one per backend.
+#[macro_export]
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() { super::$name($crate::common::sqlite().await).await })*
+        }
+        mod dynamo {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() { super::$name($crate::common::dynamo().await).await })*
+        }
+    };
+}
