@@ -117,6 +117,7 @@ async fn basic_tree(backend: Arc<dyn Store>) {
         .await
         .expect("symlink");
     assert_eq!(l.kind, FileType::Symlink);
+    assert_eq!(l.perm, 0o777, "the umask does not apply to symlinks");
     assert_eq!(l.size, 9);
     assert_eq!(fs.readlink(l.ino).await.expect("readlink"), b"../target");
     assert_eq!(errno(fs.readlink(f.ino).await), Errno::EINVAL);
@@ -396,6 +397,26 @@ async fn attributes_and_permissions(backend: Arc<dyn Store>) {
         Errno::EACCES
     );
     assert_eq!(fs.getattr(f.ino).await.expect("getattr"), a);
+    // A directory's mtime set to the past sticks (cp -p, tar), until an
+    // entry changes again.
+    let dd = fs
+        .mkdir(&alice, ROOT, b"dated", 0o755)
+        .await
+        .expect("mkdir");
+    fs.create(&alice, dd.ino, b"x", 0o644, true)
+        .await
+        .expect("create");
+    let past = 946_684_800_000_000_000;
+    let set = SetAttr {
+        mtime: Some(TimeSet::At(past)),
+        ..Default::default()
+    };
+    fs.setattr(&alice, dd.ino, &set).await.expect("utimens");
+    assert_eq!(fs.getattr(dd.ino).await.expect("getattr").mtime, past);
+    fs.create(&alice, dd.ino, b"y", 0o644, true)
+        .await
+        .expect("create");
+    assert!(fs.getattr(dd.ino).await.expect("getattr").mtime > past);
     // Directory permissions and the sticky bit.
     let d = fs
         .mkdir(&alice, ROOT, b"private", 0o700)

@@ -79,7 +79,11 @@ impl Fs {
                 return Err(posix(Errno::ENOENT, "directory was removed"));
             }
             let now = now_ns();
-            let mut bits = spec.mode & 0o7777 & !caller.umask;
+            // Symlinks are always 0777; the umask does not apply to them.
+            let mut bits = match kind {
+                FileType::Symlink => 0o777,
+                _ => spec.mode & 0o7777 & !caller.umask,
+            };
             let gid = if d.inode.mode & S_ISGID != 0 {
                 // setgid directory: new entries take its group, and new
                 // directories inherit the bit.

@@ -63,7 +63,11 @@ impl Node {
                     2 + self.subdirs().max(0) as u64
                 },
                 self.entries().max(0) as u64,
-                i.mtime.max(changed),
+                // An entry changed since the inode last did (creation or an
+                // explicit utimens, which moves ctime): that is the latest
+                // modification. Otherwise the inode's mtime stands, even if
+                // utimens set it to the past (cp -p, tar).
+                if changed > i.ctime { changed } else { i.mtime },
                 i.ctime.max(changed),
             )
         } else {
