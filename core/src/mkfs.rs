@@ -8,7 +8,7 @@ use crate::store::{
 use crate::superblock::{self, now_ns, Superblock, SuperblockError};
 
 /// Default block size: see docs/BENCHMARKS.md for how it was chosen.
-pub const DEFAULT_BLOCK_SIZE: u32 = 128 * 1024;
+pub const DEFAULT_BLOCK_SIZE: u32 = 256 * 1024;
 pub const MIN_BLOCK_SIZE: i64 = 4 * 1024;
 /// Largest block that, with its key and attributes, stays under 400 KB.
 pub const MAX_BLOCK_SIZE: i64 = 256 * 1024;

@@ -832,7 +832,7 @@ impl fuser::Filesystem for Adapter {
                 Ok((a, _)) => a,
                 Err(e) => return reply.error(errno("create", &e)),
             };
-            match fs.open_file(&c, a.ino, open).await {
+            match fs.open_created(&c, a.ino, open).await {
                 Ok(fh) => reply.created(&ttl, &attr(&a), GEN, FileHandle(fh), FopenFlags::empty()),
                 Err(e) => reply.error(errno("create", &e)),
             }

@@ -82,9 +82,14 @@ impl OpenFile {
     }
 }
 
-/// Read-ahead window bounds, in blocks.
+/// Read-ahead window: its first size in blocks, its largest in bytes, and
+/// the least it is topped up by.
 const RA_FIRST: u64 = 4;
-const RA_MAX: u64 = 64;
+const RA_MAX_BYTES: u64 = 8 << 20;
+const RA_BATCH_BYTES: u64 = 1 << 20;
+/// Bytes of blocks asked for in one BatchGetItem: DynamoDB answers at most
+/// 16 MB per request and returns the rest as unprocessed keys.
+const BATCH_GET_BYTES: u64 = 12 << 20;
 
 #[derive(Clone)]
 struct Handle {
@@ -124,10 +129,20 @@ impl Fs {
 
     /// Open an inode; returns a handle number. The inode is read fresh.
     pub async fn open_file(&self, caller: &Caller, ino: u64, mode: OpenMode) -> FsResult<u64> {
+        self.open_node(caller, ino, mode, true).await
+    }
+
+    /// Open a file this client has just created: what create returned is
+    /// current, so the inode is not read again.
+    pub async fn open_created(&self, caller: &Caller, ino: u64, mode: OpenMode) -> FsResult<u64> {
+        self.open_node(caller, ino, mode, false).await
+    }
+
+    async fn open_node(&self, caller: &Caller, ino: u64, mode: OpenMode, fresh: bool) -> FsResult<u64> {
         if mode.write || mode.truncate {
             self.writable()?;
         }
-        let node = self.node(ino, true).await?;
+        let node = self.node(ino, fresh).await?;
         if node.is_dir() && (mode.write || mode.truncate) {
             return Err(posix(Errno::EISDIR, "open a directory for writing"));
         }
@@ -236,13 +251,17 @@ impl Fs {
     /// the reader keeps up.
     fn read_ahead(&self, f: &mut OpenFile, offset: u64, end: u64) {
         let bs = self.bs();
-        if offset == f.ra_next && offset != 0 {
-            f.ra_window = (f.ra_window * 2).min(RA_MAX);
-        } else if offset != f.ra_next {
+        // Only a reader that continues where it stopped is sequential: a
+        // random reader must not pay for blocks it will never read.
+        let sequential = offset == f.ra_next && offset != 0;
+        f.ra_next = end;
+        if !sequential {
             f.ra_window = RA_FIRST;
             f.ra_issued = None;
+            return;
         }
-        f.ra_next = end;
+        let max_window = (RA_MAX_BYTES / bs).max(RA_FIRST);
+        f.ra_window = (f.ra_window * 2).min(max_window);
         let last_block = match f.size {
             0 => return,
             s => (s - 1) / bs,
@@ -250,6 +269,12 @@ impl Fs {
         let from = ((end - 1) / bs + 1).max(f.ra_issued.map_or(0, |i| i + 1));
         let to = ((end - 1) / bs + f.ra_window).min(last_block);
         if from > to {
+            return;
+        }
+        // Top the window up in batches of about 1 MiB, not a block per
+        // read: each request costs a round trip whatever it carries.
+        let batch = (RA_BATCH_BYTES / bs).max(1);
+        if to - from + 1 < batch && to < last_block {
             return;
         }
         let keys: Vec<_> = (from..=to)
@@ -688,14 +713,17 @@ async fn fetch_into(
     keys: &[(u64, u64, u64)],
     block_size: u32,
 ) -> FsResult<()> {
-    let store_keys: Vec<Key> = keys.iter().map(|k| block_key(k.0, k.1, k.2)).collect();
-    let items = store.batch_get(Table::Blocks, &store_keys, true).await?;
-    for (k, item) in keys.iter().zip(items) {
-        let data = match item {
-            Some(item) => block::decode(&item, block_size)?,
-            None => Vec::new(),
-        };
-        cache.put(*k, Arc::new(data));
+    let per_request = ((BATCH_GET_BYTES / block_size as u64) as usize).max(1);
+    for chunk in keys.chunks(per_request) {
+        let store_keys: Vec<Key> = chunk.iter().map(|k| block_key(k.0, k.1, k.2)).collect();
+        let items = store.batch_get(Table::Blocks, &store_keys, true).await?;
+        for (k, item) in chunk.iter().zip(items) {
+            let data = match item {
+                Some(item) => block::decode(&item, block_size)?,
+                None => Vec::new(),
+            };
+            cache.put(*k, Arc::new(data));
+        }
     }
     Ok(())
 }

@@ -90,6 +90,9 @@ pub struct Fs {
     cache: Cache,
     /// Inodes this client holds open, with their open counts.
     open_files: std::sync::Mutex<std::collections::HashMap<u64, u32>>,
+    /// Open inodes whose last name this client removed: collected at their
+    /// last close here.
+    doomed: std::sync::Mutex<std::collections::HashSet<u64>>,
     collector: tokio::sync::mpsc::UnboundedSender<orphan::Job>,
     /// The kernel's lookup counts: how many times each inode was handed out
     /// by lookup, create and friends, minus what it forgot.
@@ -111,6 +114,7 @@ impl Fs {
             opts,
             cache,
             open_files: Default::default(),
+            doomed: Default::default(),
             collector,
             lookups: Default::default(),
             files: Default::default(),

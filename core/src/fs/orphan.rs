@@ -292,12 +292,21 @@ impl Fs {
             },
             Err(_) => false,
         };
-        if last {
-            if let Ok(n) = self.node(ino, true).await {
-                if n.inode.nlink == 0 {
-                    self.collect_later(ino);
-                }
+        let doomed = last && self.doomed.lock().map(|mut d| d.remove(&ino)).unwrap_or(false);
+        if doomed {
+            self.collect_later(ino);
+        }
+    }
+
+    /// This client removed the last name of `ino`: collect it now, or at
+    /// its last close here if it is open.
+    pub(super) fn orphaned(&self, ino: u64) {
+        if self.is_open(ino) {
+            if let Ok(mut d) = self.doomed.lock() {
+                d.insert(ino);
             }
+        } else {
+            self.collect_later(ino);
         }
     }
 

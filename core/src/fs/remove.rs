@@ -115,8 +115,8 @@ impl Fs {
                 Outcome::Done => {
                     self.cache.forget_entry(parent, name);
                     self.cache.forget_node(e.ino);
-                    if victim.inode.nlink <= 1 && !self.is_open(e.ino) {
-                        self.collect_later(e.ino);
+                    if victim.inode.nlink <= 1 {
+                        self.orphaned(e.ino);
                     }
                     return Ok(());
                 }
@@ -169,9 +169,7 @@ impl Fs {
                 Outcome::Done => {
                     self.cache.forget_entry(parent, name);
                     self.cache.forget_node(e.ino);
-                    if !self.is_open(e.ino) {
-                        self.collect_later(e.ino);
-                    }
+                    self.orphaned(e.ino);
                     return Ok(());
                 }
                 Outcome::Failed(_) => tries.again().await?,

@@ -352,8 +352,8 @@ impl Fs {
                     if let Some(d) = &dst {
                         self.cache.forget_node(d.inode.ino);
                         let orphaned = !flags.exchange && (d.is_dir() || d.inode.nlink <= 1);
-                        if orphaned && !self.is_open(d.inode.ino) {
-                            self.collect_later(d.inode.ino);
+                        if orphaned {
+                            self.orphaned(d.inode.ino);
                         }
                     }
                     return Ok(());
