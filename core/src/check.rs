@@ -1,115 +1,51 @@
-//! The invariant checker: the seed of `fsck`. It scans the metadata table
-//! (fsck may scan; no normal operation does) and reports every item or
-//! relation that breaks the file system's invariants, without changing
-//! anything. Damaged items become [`Problem`]s, never panics.
+//! The invariant checker: the first half of `fsck`. It scans both tables
+//! (fsck and stats may scan; no normal operation does) and reports every
+//! item or relation that breaks the file system's invariants, without
+//! changing anything. Damaged items become [`Problem`]s, never panics.
 //!
-//! Run it on a quiet file system: a namespace change or an orphan
-//! collection in flight while the table is scanned can look like damage.
+//! A scan is not a snapshot: a namespace change, a write or an orphan
+//! collection in flight while the tables are scanned can look like damage.
+//! Run it on a quiet file system, or keep only what a second scan confirms
+//! (as `fsck` does while mounts are live).
+
+mod data;
+mod names;
+mod problem;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt;
+
+pub(crate) use data::{block_key, dead_generation_key};
+pub use names::{parse_shown, parse_shown_key, paths};
+pub use problem::Problem;
 
 use crate::error::FsError;
 use crate::inode::{FileType, Inode, S_IFMT};
+use crate::locks::{LockRecord, LOCKS_S};
 use crate::schema::{
-    counter, COUNTER_TAG, DIR_SHARDS, DIR_TAG, INODE_ATTRS_S, INODE_TAG, ROOT_INO, SUPERBLOCK_P,
-    SUPERBLOCK_S,
+    counter, COUNTER_TAG, DIR_SHARDS, DIR_TAG, INODE_ATTRS_S, INODE_TAG, ROOT_INO, SESSIONS_P,
+    SUPERBLOCK_P, SUPERBLOCK_S,
 };
-use crate::store::{show_bytes, Attrs, Key, Store, Table, Value};
-use crate::superblock::Superblock;
+use crate::session::SessionInfo;
+use crate::store::{show_bytes, Attrs, Item, Key, Store, Table, Value};
+use crate::superblock::{now_ns, Superblock};
 
 // Layouts owned by `fs` (entry.rs, orphan.rs), private to it: repeated here.
-const ENTRY_INO: &str = "i";
-const ENTRY_TYPE: &str = "t";
-const ORPHAN_TAG: u8 = b'o';
-const ORPHAN_SHARDS: u64 = 16;
+pub(crate) const ENTRY_INO: &str = "i";
+pub(crate) const ENTRY_TYPE: &str = "t";
+pub(crate) const ORPHAN_TAG: u8 = b'o';
+pub(crate) const ORPHAN_SHARDS: u64 = 16;
 
-/// One broken invariant (or, in [`Report::notes`], a harmless leftover).
-/// Inodes are numbers, entries `DIR/NAME` (directory inode, name).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[rustfmt::skip]
-pub enum Problem {
-    /// The superblock is missing or does not parse.
-    Superblock { why: String },
-    /// An item (entry, counter, orphan record, or a key under a known
-    /// partition tag) that cannot be decoded.
-    Damaged { key: String, why: String },
-    /// An inode attribute item that does not decode.
-    BadInode { ino: u64, why: String },
-    /// The root directory is missing or not a directory.
-    BadRoot { why: String },
-    /// An entry in a directory that is missing, removed or no directory.
-    EntryOutsideDirectory { dir: u64, name: String },
-    /// An entry naming an inode that does not exist.
-    DanglingEntry { dir: u64, name: String, ino: u64 },
-    /// An entry naming an inode whose link count is 0.
-    EntryToUnlinked { dir: u64, name: String, ino: u64 },
-    /// An entry whose type differs from its inode's.
-    EntryType { dir: u64, name: String, ino: u64, entry: FileType, inode: FileType },
-    /// A non-directory whose stored link count is not its number of names.
-    WrongNlink { ino: u64, stored: u64, names: u64 },
-    /// A live directory named by no entry or by several.
-    DirectoryNames { ino: u64, names: Vec<(u64, String)> },
-    /// A directory whose parent pointer is not the directory holding it.
-    WrongParent { ino: u64, parent: u64, holder: u64 },
-    MissingCounter { dir: u64, shard: u8 },
-    /// A directory whose counters disagree with its entries: `entries` and
-    /// `subdirs` are each (sum of the counters, number found).
-    Counters { dir: u64, entries: (i64, i64), subdirs: (i64, i64) },
-    /// A directory whose parent pointers do not lead to the root (a cycle,
-    /// or a missing or removed ancestor `via`).
-    Detached { ino: u64, via: u64 },
-    /// An inode no entry names, without an orphan record: leaked.
-    Unreferenced { ino: u64, nlink: u64 },
-    /// An orphan record naming an inode that still has links.
-    OrphanLinked { ino: u64, nlink: u64 },
-    /// An item in an inode partition with no inode and no orphan record.
-    Stray { key: String },
-    /// Note: an orphan record whose inode is already gone.
-    LeftoverOrphan { ino: u64 },
-    /// Note: an item of an orphan whose collection stopped half way.
-    PartlyCollected { ino: u64, key: String },
-}
-
-impl fmt::Display for Problem {
-    #[rustfmt::skip]
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use Problem::*;
-        match self {
-            Superblock { why } => write!(f, "superblock: {why}"),
-            Damaged { key, why } => write!(f, "item {key} is damaged: {why}"),
-            BadInode { ino, why } => write!(f, "inode {ino} is damaged: {why}"),
-            BadRoot { why } => write!(f, "root directory (inode {ROOT_INO}) {why}"),
-            EntryOutsideDirectory { dir, name } =>
-                write!(f, "entry {dir}/{name}: inode {dir} is missing, removed or not a directory"),
-            DanglingEntry { dir, name, ino } =>
-                write!(f, "entry {dir}/{name} names missing inode {ino}"),
-            EntryToUnlinked { dir, name, ino } =>
-                write!(f, "entry {dir}/{name} names inode {ino}, whose link count is 0"),
-            EntryType { dir, name, ino, entry, inode } =>
-                write!(f, "entry {dir}/{name} says {entry:?}, but inode {ino} is {inode:?}"),
-            WrongNlink { ino, stored, names } =>
-                write!(f, "inode {ino} has link count {stored}, but entries name it {names} times"),
-            DirectoryNames { ino, names } => {
-                let all: Vec<String> = names.iter().map(|(d, n)| format!("{d}/{n}")).collect();
-                write!(f, "directory {ino} is named by {} entries, not one: [{}]", names.len(), all.join(", "))
-            }
-            WrongParent { ino, parent, holder } =>
-                write!(f, "directory {ino} has parent pointer {parent}, but directory {holder} holds it"),
-            MissingCounter { dir, shard } => write!(f, "directory {dir}: counter {shard} is missing"),
-            Counters { dir, entries: (ce, e), subdirs: (csd, sd) } => write!(f,
-                "directory {dir}: counters say {ce} entries, {csd} subdirectories; it has {e} and {sd}"),
-            Detached { ino, via } =>
-                write!(f, "directory {ino} does not reach the root by parent pointers (stuck at {via})"),
-            Unreferenced { ino, nlink } =>
-                write!(f, "inode {ino} (link count {nlink}) has no name and no orphan record: leaked"),
-            OrphanLinked { ino, nlink } =>
-                write!(f, "orphan record for inode {ino}, which still has link count {nlink}"),
-            Stray { key } => write!(f, "item {key} belongs to no inode and no orphan"),
-            LeftoverOrphan { ino } => write!(f, "orphan record for inode {ino}, which is already gone"),
-            PartlyCollected { ino, key } => write!(f, "orphan {ino}: item {key} is not collected yet"),
-        }
+/// The directory counter an entry is counted in. Must stay the same
+/// function as the one creates and removes use (`fs::entry::shard_of`,
+/// FNV-1a of the name): the checker's per-counter totals, and so the
+/// model tests, catch any drift.
+pub fn shard_of(name: &[u8]) -> u8 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
     }
+    (h % DIR_SHARDS as u64) as u8
 }
 
 /// What [`check`] found.
@@ -127,19 +63,65 @@ pub struct Report {
     pub entries: u64,
     /// Orphan records.
     pub orphans: u64,
+    /// Items of the metadata table.
+    pub meta_items: u64,
+    /// Data blocks, and their size as DynamoDB counts it.
+    pub blocks: u64,
+    pub block_bytes: u64,
+    /// Every session item, expired ones included.
+    pub sessions: Vec<SessionInfo>,
+    /// Lock records held, in all lock items.
+    pub locks: u64,
+    /// The superblock, when it parses.
+    pub superblock: Option<Superblock>,
 }
 
 impl Report {
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty()
     }
+
+    /// Sessions whose expiry has not passed at `now` (ns since 1970).
+    pub fn live_sessions(&self, now: i64) -> Vec<&SessionInfo> {
+        self.sessions
+            .iter()
+            .filter(|s| !s.is_expired(now))
+            .collect()
+    }
+
+    /// Keep only the problems and notes that `other` (a later scan) found
+    /// too: what was a change in flight during one scan is gone from the next.
+    pub fn confirm(&mut self, other: &Report) {
+        self.problems.retain(|p| other.problems.contains(p));
+        self.notes.retain(|p| other.notes.contains(p));
+    }
+}
+
+/// How a check runs.
+pub struct Options<'a> {
+    /// Sessions whose expiry is at or before this time (ns since 1970)
+    /// count as expired.
+    pub now: i64,
+    /// Called after every page read, with the table and how many of its
+    /// items were read so far.
+    pub progress: &'a (dyn Fn(Table, u64) + Send + Sync),
 }
 
 struct Ent {
     dir: u64,
     name: String,
+    shard: u8,
     ino: u64,
     kind: FileType,
+}
+
+/// A data block as scanned.
+struct Block {
+    ino: u64,
+    generation: u64,
+    index: u64,
+    /// Decoded length, as recorded (`None`: not recorded or malformed).
+    len: Option<u64>,
 }
 
 /// Everything the scan collected.
@@ -155,6 +137,16 @@ struct Scan {
     orphans: HashSet<u64>,
     /// Other items in inode partitions (counters, locks, xattrs...).
     extra: Vec<(u64, Key)>,
+    /// Dead-generation records: (inode, generation) -> blocks it may have.
+    dead_generations: BTreeMap<(u64, u64), u64>,
+    sessions: Vec<SessionInfo>,
+    /// Decoded lock items.
+    locks: Vec<(u64, Vec<LockRecord>)>,
+    /// Lock index items: (session, inode).
+    index: Vec<(String, u64)>,
+    blocks: Vec<Block>,
+    meta_items: u64,
+    block_bytes: u64,
 }
 
 fn ino_of(p: &[u8]) -> Option<u64> {
@@ -170,7 +162,13 @@ fn num(a: &Attrs, n: &str) -> Result<i64, String> {
     }
 }
 
-fn decode_entry(a: &Attrs) -> Result<(u64, FileType), String> {
+pub(crate) fn orphan_key(ino: u64) -> Key {
+    let shard = (ino % ORPHAN_SHARDS) as u8;
+    Key::new(vec![ORPHAN_TAG, shard], crate::schema::ino_bytes(ino))
+}
+
+/// An entry's inode number and type.
+pub(crate) fn decode_entry(a: &Attrs) -> Result<(u64, FileType), String> {
     let ino = a.get(ENTRY_INO).and_then(Value::as_n).filter(|n| *n > 0);
     let ino = ino.ok_or("attribute `i` missing or not a positive number")?;
     let kind = a
@@ -183,8 +181,9 @@ fn decode_entry(a: &Attrs) -> Result<(u64, FileType), String> {
 }
 
 impl Scan {
-    /// Sort one item into its place; damaged ones are reported.
+    /// Sort one metadata item into its place; damaged ones are reported.
     fn add(&mut self, key: Key, attrs: Attrs, out: &mut Vec<Problem>) {
+        self.meta_items += 1;
         let damaged = |why: &str| Problem::Damaged {
             key: key.to_string(),
             why: why.to_string(),
@@ -193,19 +192,34 @@ impl Scan {
             self.superblock = Some(attrs);
             return;
         }
-        let tag = key.p.first().copied();
-        if tag != Some(INODE_TAG) && tag != Some(DIR_TAG) && tag != Some(ORPHAN_TAG) {
-            return; // sessions, and whatever else other layers keep
-        }
-        if tag == Some(ORPHAN_TAG) {
-            let ino = <[u8; 8]>::try_from(key.s.as_slice()).map(u64::from_be_bytes);
-            match ino {
-                Ok(i) if key.p == [ORPHAN_TAG, (i % ORPHAN_SHARDS) as u8] => {
-                    self.orphans.insert(i);
-                }
-                _ => out.push(damaged("not an orphan record key")),
-            }
+        if key.p == SESSIONS_P {
+            let it = Item { key, attrs };
+            self.sessions.push(SessionInfo::from_item(&it).0);
             return;
+        }
+        let tag = key.p.first().copied();
+        match tag {
+            Some(ORPHAN_TAG) => {
+                let ino = <[u8; 8]>::try_from(key.s.as_slice()).map(u64::from_be_bytes);
+                match ino {
+                    Ok(i) if key.p == [ORPHAN_TAG, (i % ORPHAN_SHARDS) as u8] => {
+                        self.orphans.insert(i);
+                    }
+                    _ => out.push(damaged("not an orphan record key")),
+                }
+                return;
+            }
+            Some(data::GENERATION_TAG) => return self.add_generation(&key, &attrs, out),
+            Some(crate::locks::INDEX_TAG) => {
+                let session = String::from_utf8_lossy(&key.p[1..]).into_owned();
+                match <[u8; 8]>::try_from(key.s.as_slice()) {
+                    Ok(b) => self.index.push((session, u64::from_be_bytes(b))),
+                    Err(_) => out.push(damaged("lock index sort key is not an inode number")),
+                }
+                return;
+            }
+            Some(INODE_TAG) | Some(DIR_TAG) => {}
+            _ => return, // whatever other layers keep
         }
         let Some(ino) = ino_of(&key.p) else {
             return out.push(damaged("partition key is not a tag and an inode number"));
@@ -215,6 +229,7 @@ impl Scan {
                 Ok((i, kind)) => self.entries.push(Ent {
                     dir: ino,
                     name: show_bytes(&key.s),
+                    shard: shard_of(&key.s),
                     ino: i,
                     kind,
                 }),
@@ -239,6 +254,12 @@ impl Scan {
                     Err(why) => out.push(damaged(&why)),
                 }
             }
+            if key.s == LOCKS_S {
+                match data::decode_locks(&attrs) {
+                    Ok(r) => self.locks.push((ino, r)),
+                    Err(why) => out.push(Problem::DamagedLocks { ino, why }),
+                }
+            }
             self.extra.push((ino, key));
         }
     }
@@ -253,31 +274,58 @@ impl Scan {
     }
 }
 
-/// Check every invariant of the metadata table. Errors only when the store
-/// cannot be read; everything found is in the [`Report`].
-pub async fn check(store: &dyn Store) -> Result<Report, FsError> {
-    let mut p = Vec::new();
-    let mut sc = Scan::default();
+async fn scan_table(
+    store: &dyn Store,
+    table: Table,
+    opts: &Options<'_>,
+    mut each: impl FnMut(Item),
+) -> Result<(), FsError> {
     let mut start: Option<Key> = None;
+    let mut seen = 0u64;
     loop {
-        let page = store.scan(Table::Meta, start.as_ref(), 1000).await?;
-        for it in page.items {
-            sc.add(it.key, it.attrs, &mut p);
-        }
+        let page = store.scan(table, start.as_ref(), 1000).await?;
+        seen += page.items.len() as u64;
+        page.items.into_iter().for_each(&mut each);
+        (opts.progress)(table, seen);
         match page.next {
             Some(n) => start = Some(n),
-            None => break,
+            None => return Ok(()),
         }
     }
+}
+
+/// Check every invariant of both tables, at the current time and without
+/// progress reports. Errors only when the store cannot be read; everything
+/// found is in the [`Report`].
+pub async fn check(store: &dyn Store) -> Result<Report, FsError> {
+    let progress = |_: Table, _: u64| {};
+    let opts = Options {
+        now: now_ns(),
+        progress: &progress,
+    };
+    check_with(store, &opts).await
+}
+
+/// [`check`] with options.
+pub async fn check_with(store: &dyn Store, opts: &Options<'_>) -> Result<Report, FsError> {
+    let mut p = Vec::new();
+    let mut sc = Scan::default();
+    // Blocks first: a file created while the metadata is scanned then has
+    // no blocks in the scan, rather than blocks without an inode.
+    scan_table(store, Table::Blocks, opts, |it| sc.add_block(it, &mut p)).await?;
+    scan_table(store, Table::Meta, opts, |it| {
+        sc.add(it.key, it.attrs, &mut p)
+    })
+    .await?;
+    let mut superblock = None;
     match &sc.superblock {
         None => p.push(Problem::Superblock {
             why: "missing: not a dynamofs table".into(),
         }),
-        Some(a) => {
-            if let Err(e) = Superblock::from_attrs(&store.table_name(Table::Meta), a) {
-                p.push(Problem::Superblock { why: e.to_string() });
-            }
-        }
+        Some(a) => match Superblock::from_attrs(&store.table_name(Table::Meta), a) {
+            Ok(sb) => superblock = Some(sb),
+            Err(e) => p.push(Problem::Superblock { why: e.to_string() }),
+        },
     }
     match sc.inodes.get(&ROOT_INO) {
         None if !sc.known(ROOT_INO) => p.push(Problem::BadRoot {
@@ -290,14 +338,44 @@ pub async fn check(store: &dyn Store) -> Result<Report, FsError> {
         }
         _ => {}
     }
+    let dirs = check_namespace(&sc, &mut p);
+    let mut notes = Vec::new();
+    check_leftovers(&sc, &mut p, &mut notes);
+    let block_size = superblock.as_ref().map(|s| s.block_size);
+    data::check_blocks(&sc, block_size, &mut p, &mut notes);
+    let locks = data::check_sessions(&sc, opts.now, &mut p, &mut notes);
+    notes.sort_by_key(|n| n.to_string());
+    Ok(Report {
+        problems: p,
+        notes,
+        inodes: (sc.inodes.len() + sc.damaged.len()) as u64,
+        dirs,
+        entries: sc.entries.len() as u64,
+        orphans: sc.orphans.len() as u64,
+        meta_items: sc.meta_items,
+        blocks: sc.blocks.len() as u64,
+        block_bytes: sc.block_bytes,
+        sessions: sc.sessions,
+        locks,
+        superblock,
+    })
+}
 
-    // Entries: where they are and what they name.
+/// Entries, link counts, names, parents, counters, paths to the root.
+/// Returns the number of directory inodes.
+fn check_namespace(sc: &Scan, p: &mut Vec<Problem>) -> u64 {
     let mut names: HashMap<u64, Vec<(u64, String)>> = HashMap::new();
     let mut per_dir: HashMap<u64, (i64, i64)> = HashMap::new();
+    let mut per_shard: HashMap<(u64, u8), (i64, i64)> = HashMap::new();
     for e in &sc.entries {
-        let c = per_dir.entry(e.dir).or_default();
-        c.0 += 1;
-        c.1 += (e.kind == FileType::Directory) as i64;
+        let sub = (e.kind == FileType::Directory) as i64;
+        for c in [
+            per_dir.entry(e.dir).or_default(),
+            per_shard.entry((e.dir, e.shard)).or_default(),
+        ] {
+            c.0 += 1;
+            c.1 += sub;
+        }
         names
             .entry(e.ino)
             .or_default()
@@ -326,7 +404,6 @@ pub async fn check(store: &dyn Store) -> Result<Report, FsError> {
         }
     }
 
-    // Inodes: link counts, names, parents, counters, paths to the root.
     let mut inos: Vec<u64> = sc.inodes.keys().copied().collect();
     inos.sort_unstable();
     let mut dirs = 0;
@@ -370,9 +447,19 @@ pub async fn check(store: &dyn Store) -> Result<Report, FsError> {
             }
         }
         let (mut ce, mut csd) = (0, 0);
+        let mut off = Vec::new();
         for shard in 0..DIR_SHARDS {
+            let found = per_shard.get(&(ino, shard)).copied().unwrap_or_default();
             match sc.counters.get(&ino).and_then(|c| c.get(&shard)) {
-                Some((e, sd)) => (ce, csd) = (ce + e, csd + sd),
+                Some(&(e, sd)) => {
+                    (ce, csd) = (ce + e, csd + sd);
+                    // Subdirectories count only in sum (the link count);
+                    // an exchange of a file and a directory in one
+                    // directory leaves them off per counter.
+                    if e != found.0 {
+                        off.push(shard);
+                    }
+                }
                 None => p.push(Problem::MissingCounter { dir: ino, shard }),
             }
         }
@@ -383,6 +470,13 @@ pub async fn check(store: &dyn Store) -> Result<Report, FsError> {
                 dir: ino,
                 entries,
                 subdirs,
+            });
+        } else if !off.is_empty() {
+            // Right in sum, wrong per counter: rmdir's emptiness check
+            // (every counter's entries zero) would refuse an empty directory.
+            p.push(Problem::CounterShards {
+                dir: ino,
+                shards: off,
             });
         }
         // Connected and acyclic: parent pointers lead to the root.
@@ -396,27 +490,24 @@ pub async fn check(store: &dyn Store) -> Result<Report, FsError> {
             cur = sc.inodes.get(&cur).map_or(0, |i| i.parent);
         }
     }
+    dirs
+}
 
-    // Orphan records, and items no inode owns.
-    let mut notes = Vec::new();
+/// Orphan records, and items no inode owns.
+fn check_leftovers(sc: &Scan, p: &mut Vec<Problem>, notes: &mut Vec<Problem>) {
     for &ino in sc.orphans.iter().filter(|i| !sc.known(**i)) {
         notes.push(Problem::LeftoverOrphan { ino });
     }
     for (ino, key) in sc.extra.iter().filter(|(i, _)| !sc.known(*i)) {
-        let key = key.to_string();
-        if sc.orphans.contains(ino) {
-            notes.push(Problem::PartlyCollected { ino: *ino, key });
+        let ino = *ino;
+        if sc.orphans.contains(&ino) {
+            let key = key.to_string();
+            notes.push(Problem::PartlyCollected { ino, key });
+        } else if key.s == LOCKS_S {
+            p.push(Problem::LockWithoutInode { ino });
         } else {
+            let key = key.to_string();
             p.push(Problem::Stray { key });
         }
     }
-    notes.sort_by_key(|n| n.to_string());
-    Ok(Report {
-        problems: p,
-        notes,
-        inodes: (sc.inodes.len() + sc.damaged.len()) as u64,
-        dirs,
-        entries: sc.entries.len() as u64,
-        orphans: sc.orphans.len() as u64,
-    })
 }

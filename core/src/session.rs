@@ -15,7 +15,7 @@ use crate::error::{posix, Errno, FsResult};
 use crate::locks;
 use crate::schema::SESSIONS_P;
 use crate::store::{
-    Attrs, Change, Cond, Item, Key, Query, Range, Store, StoreError, Table, Value, Write,
+    Attrs, Change, Cond, Counters, Item, Key, Query, Range, Store, StoreError, Table, Value, Write,
 };
 use crate::superblock::now_ns;
 
@@ -35,6 +35,9 @@ pub mod attr {
     pub const STARTED: &str = "st";
     pub const EXPIRES: &str = "x";
     pub const HEARTBEAT: &str = "hb";
+    /// The mount's request counters, as of the last heartbeat (binary, see
+    /// [`crate::stats::encode_counters`]).
+    pub const COUNTERS: &str = "rc";
 }
 
 /// Key of a session's item.
@@ -80,7 +83,7 @@ impl SessionInfo {
     /// lacking a valid expiry, counts as expired so that it gets reaped);
     /// the reason is logged. The second value is the expiry attribute as
     /// stored, which the reaper's condition names.
-    fn from_item(it: &Item) -> (SessionInfo, Option<i64>) {
+    pub(crate) fn from_item(it: &Item) -> (SessionInfo, Option<i64>) {
         let id = String::from_utf8_lossy(&it.key.s).into_owned();
         let s = |a: &str| {
             it.attrs
@@ -135,6 +138,8 @@ pub struct Session {
     info: Mutex<SessionInfo>,
     beat: Mutex<Option<tokio::task::JoinHandle<()>>>,
     ended: AtomicBool,
+    /// Request counters each heartbeat publishes, if any.
+    published: Mutex<Option<Arc<Counters>>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -180,6 +185,7 @@ impl Session {
                         info: Mutex::new(info),
                         beat: Mutex::new(None),
                         ended: AtomicBool::new(false),
+                        published: Mutex::new(None),
                     }));
                 }
                 // A 128-bit collision: draw again.
@@ -205,6 +211,22 @@ impl Session {
     pub fn info(&self) -> SessionInfo {
         match self.info.lock() {
             Ok(i) => i.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Publish these request counters (the mount's store counters) in the
+    /// session item from the next heartbeat on, for `dynamofs stats`.
+    pub fn publish_counters(&self, counters: Arc<Counters>) {
+        match self.published.lock() {
+            Ok(mut p) => *p = Some(counters),
+            Err(p) => *p.into_inner() = Some(counters),
+        }
+    }
+
+    fn published(&self) -> Option<Arc<Counters>> {
+        match self.published.lock() {
+            Ok(p) => p.clone(),
             Err(p) => p.into_inner().clone(),
         }
     }
@@ -285,13 +307,18 @@ impl Session {
                 "session expired before its heartbeat: other clients may have taken its locks"
             );
         }
+        let mut changes = vec![
+            Change::set(attr::EXPIRES, Value::N(expires)),
+            Change::set(attr::HEARTBEAT, Value::N(now)),
+        ];
+        let counters = self.published().map(|c| crate::stats::encode_counters(&c));
+        if let Some(c) = &counters {
+            changes.push(Change::set(attr::COUNTERS, Value::B(c.clone())));
+        }
         let w = Write::Update {
             table: Table::Meta,
             key: session_key(&self.id),
-            changes: vec![
-                Change::set(attr::EXPIRES, Value::N(expires)),
-                Change::set(attr::HEARTBEAT, Value::N(now)),
-            ],
+            changes,
             cond: Some(Cond::Exists),
         };
         let mut info = SessionInfo {
@@ -308,7 +335,11 @@ impl Session {
                      its locks were released; registering the session again"
                 );
                 info.started = now;
-                match put_new(self.store.as_ref(), &info).await {
+                let mut attrs = info.to_attrs();
+                if let Some(c) = counters {
+                    attrs.insert(attr::COUNTERS.into(), Value::B(c));
+                }
+                match put_attrs(self.store.as_ref(), &info.id, attrs).await {
                     // Back already (a concurrent heartbeat of ours).
                     Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
                     Err(e) => return Err(e.into()),
@@ -427,11 +458,15 @@ async fn list_raw(store: &dyn Store) -> FsResult<Vec<(SessionInfo, Option<i64>)>
 }
 
 async fn put_new(store: &dyn Store, info: &SessionInfo) -> Result<(), StoreError> {
+    put_attrs(store, &info.id, info.to_attrs()).await
+}
+
+async fn put_attrs(store: &dyn Store, id: &str, attrs: Attrs) -> Result<(), StoreError> {
     store
         .write(&Write::Put {
             table: Table::Meta,
-            key: session_key(&info.id),
-            attrs: info.to_attrs(),
+            key: session_key(id),
+            attrs,
             cond: Some(Cond::NotExists),
         })
         .await

@@ -138,7 +138,13 @@ impl Fs {
         self.open_node(caller, ino, mode, false).await
     }
 
-    async fn open_node(&self, caller: &Caller, ino: u64, mode: OpenMode, fresh: bool) -> FsResult<u64> {
+    async fn open_node(
+        &self,
+        caller: &Caller,
+        ino: u64,
+        mode: OpenMode,
+        fresh: bool,
+    ) -> FsResult<u64> {
         if mode.write || mode.truncate {
             self.writable()?;
         }

@@ -292,7 +292,12 @@ impl Fs {
             },
             Err(_) => false,
         };
-        let doomed = last && self.doomed.lock().map(|mut d| d.remove(&ino)).unwrap_or(false);
+        let doomed = last
+            && self
+                .doomed
+                .lock()
+                .map(|mut d| d.remove(&ino))
+                .unwrap_or(false);
         if doomed {
             self.collect_later(ino);
         }

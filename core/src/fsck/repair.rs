@@ -1,0 +1,521 @@
+//! The repairs: each re-reads what it changes (consistent reads) and
+//! writes on condition that it is still as read.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use super::{safety, Safety};
+use crate::check::{
+    block_key, dead_generation_key, orphan_key, parse_shown, parse_shown_key, Problem, Report,
+    ENTRY_INO, ENTRY_TYPE,
+};
+use crate::error::{FsError, FsResult};
+use crate::fs::Fs;
+use crate::inode::{inode_key, Inode};
+use crate::locks::{attr as lock_attr, index_key, lock_key, Locks};
+use crate::schema::{attr, dir_p};
+use crate::session::{session_key, Session};
+use crate::store::{Change, Cond, Item, Key, Store, StoreError, Table, Token, Value, Write};
+use crate::superblock::now_ns;
+
+mod collect;
+mod counters;
+
+use collect::{collect, collect_generation, orphan};
+use counters::recount;
+
+pub(super) struct Ctx {
+    pub store: Arc<dyn Store>,
+    /// For orphan collection; `None` when the superblock is unusable.
+    pub fs: Option<Fs>,
+}
+
+#[derive(Default)]
+pub(super) struct Pass {
+    pub actions: Vec<String>,
+    pub failures: Vec<String>,
+}
+
+/// One pass over what a check found.
+pub(super) async fn pass(ctx: &Ctx, report: &Report, live: bool, force: bool) -> Pass {
+    let allowed = |s: Safety| match s {
+        Safety::Dead => true,
+        Safety::Live => !live || force,
+        Safety::Data => !live,
+        Safety::Follows | Safety::Manual => false,
+    };
+    let mut st = State::default();
+    let mut out = Pass::default();
+    for p in report.problems.iter().chain(&report.notes) {
+        if !allowed(safety(p)) {
+            continue;
+        }
+        let r = fix(ctx, report, p, &mut st).await;
+        record(&mut out, &p.to_string(), r);
+    }
+    // Orphans: with live mounts only those fsck made itself (a live mount
+    // may hold an older one open, and collects it at its last close).
+    let orphans = match (&ctx.fs, live) {
+        (Some(fs), false) => match fs.orphans().await {
+            Ok(o) => o.into_iter().map(|(ino, _)| ino).collect(),
+            Err(e) => {
+                out.failures.push(format!("listing orphans: {e}"));
+                Vec::new()
+            }
+        },
+        _ => std::mem::take(&mut st.new_orphans),
+    };
+    for ino in orphans {
+        let r = collect(ctx, ino, &mut st).await;
+        record(&mut out, &format!("orphan {ino}"), r);
+    }
+    out
+}
+
+fn record(out: &mut Pass, what: &str, r: FsResult<Vec<String>>) {
+    match r {
+        Ok(a) => out.actions.extend(a),
+        // Someone changed it since it was read: never undo that.
+        Err(FsError::Store(StoreError::ConditionFailed { .. })) => {
+            tracing::info!("{what}: changed while fsck ran; left for the next run")
+        }
+        Err(e) => out.failures.push(format!("{what}: {e}")),
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Repairs that cover several problems, done once per pass.
+    done: HashSet<String>,
+    new_orphans: Vec<u64>,
+}
+
+fn bad(what: &str) -> FsError {
+    FsError::Corrupt(format!("cannot parse {what} back into a key"))
+}
+
+fn entry_key(dir: u64, shown: &str) -> FsResult<Key> {
+    Ok(Key::new(
+        dir_p(dir),
+        parse_shown(shown).ok_or_else(|| bad(shown))?,
+    ))
+}
+
+async fn get(ctx: &Ctx, key: &Key) -> FsResult<Option<Item>> {
+    Ok(ctx.store.get(Table::Meta, key, true).await?)
+}
+
+fn n(it: &Item, a: &str) -> Option<i64> {
+    it.attrs.get(a).and_then(Value::as_n)
+}
+
+/// The item still exists and these attributes are as read.
+fn as_read(it: &Item, attrs: &[&str]) -> Cond {
+    let mut c = vec![Cond::Exists];
+    for a in attrs {
+        c.push(match it.attrs.get(*a) {
+            Some(v) => Cond::eq(a, v.clone()),
+            None => Cond::has_not(a),
+        });
+    }
+    Cond::And(c)
+}
+
+fn check(key: Key, cond: Cond) -> Write {
+    Write::Check {
+        table: Table::Meta,
+        key,
+        cond,
+    }
+}
+
+fn delete(table: Table, key: Key, cond: Cond) -> Write {
+    Write::Delete {
+        table,
+        key,
+        cond: Some(cond),
+    }
+}
+
+/// A new ctime: every change moves it strictly forward.
+fn bumped(it: &Item) -> Change {
+    let ct = n(it, attr::CTIME).unwrap_or(0);
+    Change::set(attr::CTIME, Value::N(now_ns().max(ct.saturating_add(1))))
+}
+
+async fn commit(ctx: &Ctx, writes: Vec<Write>) -> FsResult<()> {
+    if let [w] = writes.as_slice() {
+        ctx.store.write(w).await?;
+    } else {
+        ctx.store.transact(&writes, &Token::fresh()).await?;
+    }
+    Ok(())
+}
+
+fn one(s: String) -> FsResult<Vec<String>> {
+    Ok(vec![s])
+}
+
+async fn fix(ctx: &Ctx, report: &Report, p: &Problem, st: &mut State) -> FsResult<Vec<String>> {
+    use Problem::*;
+    match p {
+        DanglingEntry { dir, name, ino } => {
+            let key = entry_key(*dir, name)?;
+            let names = Cond::eq(ENTRY_INO, Value::N(*ino as i64));
+            let gone = check(inode_key(*ino), Cond::NotExists);
+            commit(ctx, vec![delete(Table::Meta, key, names), gone]).await?;
+            one(format!(
+                "removed entry {dir}/{name}, which named missing inode {ino}"
+            ))
+        }
+        EntryOutsideDirectory { dir, name } => {
+            let key = entry_key(*dir, name)?;
+            let Some(e) = get(ctx, &key).await? else {
+                return Ok(vec![]);
+            };
+            let d = get(ctx, &inode_key(*dir)).await?;
+            let inode = d
+                .as_ref()
+                .and_then(|d| Inode::from_attrs(*dir, &d.attrs).ok());
+            if inode.is_some_and(|i| i.is_dir() && i.nlink > 0) {
+                return Ok(vec![]);
+            }
+            let dir_cond = match &d {
+                Some(d) => as_read(d, &[attr::MODE, attr::NLINK, attr::CTIME]),
+                None => Cond::NotExists,
+            };
+            let del = delete(Table::Meta, key, as_read(&e, &[ENTRY_INO, ENTRY_TYPE]));
+            commit(ctx, vec![del, check(inode_key(*dir), dir_cond)]).await?;
+            one(format!(
+                "removed entry {dir}/{name}: directory {dir} is missing, removed or no directory"
+            ))
+        }
+        EntryType {
+            dir,
+            name,
+            ino,
+            entry,
+            inode,
+        } => {
+            let w = Write::Update {
+                table: Table::Meta,
+                key: entry_key(*dir, name)?,
+                changes: vec![Change::set(ENTRY_TYPE, Value::N(inode.bits() as i64))],
+                cond: Some(Cond::And(vec![
+                    Cond::eq(ENTRY_INO, Value::N(*ino as i64)),
+                    Cond::eq(ENTRY_TYPE, Value::N(entry.bits() as i64)),
+                ])),
+            };
+            commit(ctx, vec![w]).await?;
+            one(format!(
+                "set the type of entry {dir}/{name} to {inode:?}, as inode {ino} says"
+            ))
+        }
+        WrongNlink { ino, stored, names } if *names == 0 => orphan(ctx, *ino, *stored, st).await,
+        WrongNlink { ino, stored, names } => {
+            let Some(it) = get(ctx, &inode_key(*ino)).await? else {
+                return Ok(vec![]);
+            };
+            if n(&it, attr::NLINK) != Some(*stored as i64) {
+                return Ok(vec![]);
+            }
+            let mut w = vec![Write::Update {
+                table: Table::Meta,
+                key: inode_key(*ino),
+                changes: vec![
+                    Change::set(attr::NLINK, Value::N(*names as i64)),
+                    bumped(&it),
+                ],
+                cond: Some(as_read(&it, &[attr::NLINK, attr::CTIME])),
+            }];
+            // A named inode must not be collected.
+            if get(ctx, &orphan_key(*ino)).await?.is_some() {
+                w.push(delete(Table::Meta, orphan_key(*ino), Cond::Exists));
+            }
+            commit(ctx, w).await?;
+            one(format!(
+                "set the link count of inode {ino} from {stored} to {names}"
+            ))
+        }
+        Unreferenced { ino, nlink } => orphan(ctx, *ino, *nlink, st).await,
+        OrphanLinked { ino, nlink } => {
+            let zero = WrongNlink {
+                ino: *ino,
+                stored: *nlink,
+                names: 0,
+            };
+            if report.problems.contains(&zero) {
+                return Ok(vec![]); // the link count is what is wrong
+            }
+            let Some(it) = get(ctx, &inode_key(*ino)).await? else {
+                return Ok(vec![]);
+            };
+            let inode_cond = as_read(&it, &[attr::NLINK, attr::CTIME]);
+            if n(&it, attr::NLINK) != Some(*nlink as i64) {
+                return Ok(vec![]);
+            }
+            let del = delete(Table::Meta, orphan_key(*ino), Cond::Exists);
+            commit(ctx, vec![del, check(inode_key(*ino), inode_cond)]).await?;
+            one(format!(
+                "removed the orphan record of inode {ino}, which still has {nlink} links"
+            ))
+        }
+        DirectoryNames { ino, names } if names.len() > 1 => {
+            let Some(it) = get(ctx, &inode_key(*ino)).await? else {
+                return Ok(vec![]);
+            };
+            let Ok(i) = Inode::from_attrs(*ino, &it.attrs) else {
+                return Ok(vec![]);
+            };
+            if names.iter().filter(|(d, _)| *d == i.parent).count() != 1 {
+                return Ok(vec![]);
+            }
+            let names_it = Cond::eq(ENTRY_INO, Value::N(*ino as i64));
+            let mut w = vec![check(
+                inode_key(*ino),
+                as_read(&it, &[attr::PARENT, attr::NLINK, attr::CTIME]),
+            )];
+            let mut gone = Vec::new();
+            for (d, name) in names.iter().filter(|(d, _)| *d != i.parent) {
+                w.push(delete(Table::Meta, entry_key(*d, name)?, names_it.clone()));
+                gone.push(format!("{d}/{name}"));
+            }
+            commit(ctx, w).await?;
+            one(format!(
+                "removed the extra names of directory {ino}: {}",
+                gone.join(", ")
+            ))
+        }
+        WrongParent {
+            ino,
+            parent,
+            holder,
+        } => {
+            let (Some(it), Some(h)) = (
+                get(ctx, &inode_key(*ino)).await?,
+                get(ctx, &inode_key(*holder)).await?,
+            ) else {
+                return Ok(vec![]);
+            };
+            let live_dir =
+                Inode::from_attrs(*holder, &h.attrs).is_ok_and(|h| h.is_dir() && h.nlink > 0);
+            if !live_dir || n(&it, attr::PARENT) != Some(*parent as i64) {
+                return Ok(vec![]);
+            }
+            let w = Write::Update {
+                table: Table::Meta,
+                key: inode_key(*ino),
+                changes: vec![
+                    Change::set(attr::PARENT, Value::N(*holder as i64)),
+                    bumped(&it),
+                ],
+                cond: Some(as_read(&it, &[attr::PARENT, attr::CTIME])),
+            };
+            let holder_cond = as_read(&h, &[attr::NLINK, attr::CTIME]);
+            commit(ctx, vec![w, check(inode_key(*holder), holder_cond)]).await?;
+            one(format!(
+                "set the parent pointer of directory {ino} from {parent} to {holder}, which holds it"
+            ))
+        }
+        MissingCounter { dir, .. } | Counters { dir, .. } | CounterShards { dir, .. } => {
+            if !st.done.insert(format!("counters {dir}")) {
+                return Ok(vec![]);
+            }
+            recount(ctx, *dir).await
+        }
+        Stray { key } => {
+            let key = parse_shown_key(key, 9).ok_or_else(|| bad(key))?;
+            let ino = key.p[1..]
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| bad("a stray key"))?;
+            let w = vec![
+                delete(Table::Meta, key.clone(), Cond::Exists),
+                check(inode_key(ino), Cond::NotExists),
+                check(orphan_key(ino), Cond::NotExists),
+            ];
+            commit(ctx, w).await?;
+            one(format!("deleted item {key}, which belongs to no inode"))
+        }
+        BlockWithoutInode {
+            ino,
+            generation,
+            index,
+        } => {
+            let w = vec![
+                delete(
+                    Table::Blocks,
+                    block_key(*ino, *generation, *index),
+                    Cond::Exists,
+                ),
+                check(inode_key(*ino), Cond::NotExists),
+                check(orphan_key(*ino), Cond::NotExists),
+            ];
+            commit(ctx, w).await?;
+            one(format!(
+                "deleted data block {index} (generation {generation}) of missing inode {ino}"
+            ))
+        }
+        BlockPastSize {
+            ino,
+            generation,
+            index,
+            size,
+        } => {
+            let Some(it) = get(ctx, &inode_key(*ino)).await? else {
+                return Ok(vec![]);
+            };
+            let generation_now = n(&it, attr::GENERATION).unwrap_or(0);
+            if n(&it, attr::SIZE) != Some(*size as i64) || generation_now != *generation as i64 {
+                return Ok(vec![]);
+            }
+            let cond = as_read(&it, &[attr::SIZE, attr::GENERATION, attr::CTIME]);
+            let key = block_key(*ino, *generation, *index);
+            let w = vec![
+                delete(Table::Blocks, key, Cond::Exists),
+                check(inode_key(*ino), cond),
+            ];
+            commit(ctx, w).await?;
+            one(format!(
+                "deleted data block {index} of inode {ino}, past its size {size}"
+            ))
+        }
+        DeadGenerationBlock {
+            ino,
+            generation,
+            index,
+            current,
+        } => {
+            let Some(it) = get(ctx, &inode_key(*ino)).await? else {
+                return Ok(vec![]);
+            };
+            if n(&it, attr::GENERATION).unwrap_or(0) != *current as i64 {
+                return Ok(vec![]);
+            }
+            let w = vec![
+                delete(
+                    Table::Blocks,
+                    block_key(*ino, *generation, *index),
+                    Cond::Exists,
+                ),
+                check(inode_key(*ino), as_read(&it, &[attr::GENERATION])),
+                check(dead_generation_key(*ino, *generation), Cond::NotExists),
+            ];
+            commit(ctx, w).await?;
+            one(format!(
+                "deleted data block {index} of inode {ino}'s dead generation {generation}"
+            ))
+        }
+        BlockOfNonFile {
+            ino,
+            generation,
+            index,
+        } => {
+            let Some(it) = get(ctx, &inode_key(*ino)).await? else {
+                return Ok(vec![]);
+            };
+            let key = block_key(*ino, *generation, *index);
+            let w = vec![
+                delete(Table::Blocks, key, Cond::Exists),
+                check(inode_key(*ino), as_read(&it, &[attr::MODE])),
+            ];
+            commit(ctx, w).await?;
+            one(format!(
+                "deleted data block {index} of inode {ino}, which is no regular file"
+            ))
+        }
+        ExpiredSession { .. } => {
+            if !st.done.insert("reap".into()) {
+                return Ok(vec![]);
+            }
+            let reaped = Session::reap_expired(ctx.store.as_ref(), now_ns()).await?;
+            Ok(reaped
+                .into_iter()
+                .map(|id| {
+                    let locks = report.problems.iter().find_map(|p| match p {
+                        ExpiredSession { id: i, locks, .. } if *i == id => Some(*locks),
+                        _ => None,
+                    });
+                    match locks {
+                        Some(l) => {
+                            format!("reaped expired session {id} and released its {l} lock records")
+                        }
+                        None => format!("reaped expired session {id}"),
+                    }
+                })
+                .collect())
+        }
+        LockOfGoneSession { ino, session, .. } => {
+            if Session::get(ctx.store.as_ref(), session).await?.is_some() {
+                return Ok(vec![]); // registered again
+            }
+            let mut broken = 0;
+            for r in Locks::list_inode(ctx.store.as_ref(), *ino).await? {
+                if r.session == *session && Locks::break_lock(ctx.store.as_ref(), *ino, &r).await? {
+                    broken += 1;
+                }
+            }
+            Ok((broken > 0)
+                .then(|| format!("broke {broken} locks of gone session {session} on inode {ino}"))
+                .into_iter()
+                .collect())
+        }
+        StaleLockIndex { session, ino } => {
+            let w = vec![
+                delete(Table::Meta, index_key(session, *ino), Cond::Exists),
+                check(session_key(session), Cond::NotExists),
+            ];
+            commit(ctx, w).await?;
+            one(format!(
+                "deleted the lock index item of gone session {session} for inode {ino}"
+            ))
+        }
+        LockWithoutInode { ino } => {
+            let Some(it) = get(ctx, &lock_key(*ino)).await? else {
+                return Ok(vec![]);
+            };
+            let w = vec![
+                delete(
+                    Table::Meta,
+                    lock_key(*ino),
+                    as_read(&it, &[lock_attr::VERSION]),
+                ),
+                check(inode_key(*ino), Cond::NotExists),
+                check(orphan_key(*ino), Cond::NotExists),
+            ];
+            commit(ctx, w).await?;
+            one(format!("deleted the lock item of missing inode {ino}"))
+        }
+        DamagedLocks { ino, .. } => {
+            let Some(it) = get(ctx, &lock_key(*ino)).await? else {
+                return Ok(vec![]);
+            };
+            let cond = as_read(&it, &[lock_attr::VERSION, lock_attr::RECORDS]);
+            commit(ctx, vec![delete(Table::Meta, lock_key(*ino), cond)]).await?;
+            one(format!(
+                "deleted the damaged lock item of inode {ino}: its locks were unreadable"
+            ))
+        }
+        LeftoverOrphan { ino } | PartlyCollected { ino, .. } => collect(ctx, *ino, st).await,
+        OrphanBlock {
+            ino,
+            generation,
+            index,
+        } => {
+            let key = block_key(*ino, *generation, *index);
+            let gone = check(inode_key(*ino), Cond::NotExists);
+            commit(ctx, vec![delete(Table::Blocks, key, Cond::Exists), gone]).await?;
+            let mut a = vec![format!(
+                "deleted data block {index} of collected orphan {ino}"
+            )];
+            a.extend(collect(ctx, *ino, st).await?);
+            Ok(a)
+        }
+        PendingGeneration {
+            ino,
+            generation,
+            blocks,
+        } => collect_generation(ctx, *ino, *generation, *blocks).await,
+        _ => Ok(vec![]),
+    }
+}
