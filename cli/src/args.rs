@@ -40,6 +40,26 @@ pub struct GlobalArgs {
 pub enum Command {
     Mkfs(MkfsArgs),
     Mount(MountArgs),
+    Fsck(crate::commands::fsck::FsckArgs),
+    Ls(crate::commands::ls::LsArgs),
+    Cp(crate::commands::cp::CpArgs),
+    Cat(crate::commands::files::CatArgs),
+    Mkdir(crate::commands::files::MkdirArgs),
+    Rm(crate::commands::files::RmArgs),
+    Mv(crate::commands::files::MvArgs),
+    Stat(crate::commands::files::StatArgs),
+    Lock(crate::commands::lock::LockArgs),
+    Stats(crate::commands::stats::StatsArgs),
+    #[command(hide = true)]
+    GenerateDocs(GenerateDocsArgs),
+}
+
+/// Write shell completions and man pages (scripts/gen-docs runs this).
+#[derive(Debug, Args)]
+pub struct GenerateDocsArgs {
+    /// Where completions/ and man/ are written (the repository root)
+    #[arg(long, value_name = "DIR")]
+    pub out: std::path::PathBuf,
 }
 
 /// Mount a file system: serve it through FUSE.
@@ -98,7 +118,7 @@ pub struct MkfsArgs {
     pub source: String,
 
     /// Data block size: a power of two from 4K to 256K (suffix K allowed)
-    #[arg(long, value_name = "SIZE", default_value = "128K", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "256K", value_parser = parse_size)]
     pub block_size: u32,
 
     /// DynamoDB capacity mode of new tables

@@ -31,6 +31,17 @@ fn main() -> ExitCode {
         match &cli.command {
             Command::Mkfs(a) => commands::mkfs::run(&cli.global, a, &printer).await,
             Command::Mount(a) => commands::mount::run(&cli.global, a, &printer).await,
+            Command::Fsck(a) => commands::fsck::run(&cli.global, a, &printer).await,
+            Command::Ls(a) => commands::ls::run(&cli.global, a, &printer).await,
+            Command::Cp(a) => commands::cp::run(&cli.global, a, &printer).await,
+            Command::Cat(a) => commands::files::run_cat(&cli.global, a, &printer).await,
+            Command::Mkdir(a) => commands::files::run_mkdir(&cli.global, a, &printer).await,
+            Command::Rm(a) => commands::files::run_rm(&cli.global, a, &printer).await,
+            Command::Mv(a) => commands::files::run_mv(&cli.global, a, &printer).await,
+            Command::Stat(a) => commands::files::run_stat(&cli.global, a, &printer).await,
+            Command::Lock(a) => commands::lock::run(&cli.global, a, &printer).await,
+            Command::Stats(a) => commands::stats::run(&cli.global, a, &printer).await,
+            Command::GenerateDocs(a) => commands::docs::run(a),
         }
     });
     match result {

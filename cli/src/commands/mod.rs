@@ -1,7 +1,15 @@
 //! One module per subcommand; each returns the exit status.
 
+pub mod cp;
+pub mod docs;
+pub mod files;
+pub mod fsck;
+pub mod lock;
+pub mod ls;
 pub mod mkfs;
 pub mod mount;
+pub mod stats;
+pub mod target;
 
 use anyhow::Context;
 use dynamofs_core::store::{self, Opened, Source, StoreOptions};

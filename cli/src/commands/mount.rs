@@ -302,6 +302,7 @@ async fn serve(
     .await
     .context("registering this mount's session")?;
     client.start_heartbeat();
+    client.publish_counters(Arc::clone(&opened.counters));
     let locks = Arc::new(Locks::new(Arc::clone(&client)));
     let mut mount_opts = opts.mount.clone();
     mount_opts.fsname = source.to_string();

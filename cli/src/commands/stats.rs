@@ -1,0 +1,571 @@
+//! `dynamofs stats`: what a file system holds, which mounts use it, what
+//! they ask of the store and what that costs. Also the small output
+//! helpers `fsck` and `lock` share (JSON, tables, sizes and ages).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+use dynamofs_core::stats::{self, Stats, Totals, ON_DEMAND_US_EAST_1};
+use dynamofs_core::store::{self as core_store, RequestKind};
+use dynamofs_core::superblock::now_ns;
+
+use crate::args::GlobalArgs;
+use crate::printer::Printer;
+
+/// Show what a file system holds, which mounts use it, and what it costs.
+///
+/// Counts files, directories and bytes by scanning both tables (a Scan
+/// reads every item, and DynamoDB bills it like any read: on a large file
+/// system, prefer running it rarely). Lists the sessions of the mounts,
+/// live and expired, and the store requests each live mount publishes with
+/// its heartbeat (counted since the mount started). Ends with an estimate
+/// of the monthly DynamoDB storage cost and of the cost of the published
+/// requests, at us-east-1 on-demand prices; the assumptions are printed.
+///
+/// --json prints one object (with --watch: one per line) holding the same
+/// figures. --watch rescans every SECS seconds and shows request rates
+/// between scans, until interrupted.
+///
+/// Examples:
+///   dynamofs stats sqlite:/var/lib/dynamofs/home.db
+///   dynamofs stats aws:us-east-1/team --json
+///   dynamofs stats aws:us-east-1/team --watch 30
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct StatsArgs {
+    /// The file system: aws:REGION/TABLE or sqlite:PATH
+    pub source: String,
+
+    /// Print a machine-readable report (JSON)
+    #[arg(long)]
+    pub json: bool,
+
+    /// Scan again every SECS seconds until interrupted, showing request rates
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub watch: Option<u64>,
+}
+
+fn parse_secs(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
+}
+
+pub async fn run(
+    global: &GlobalArgs,
+    args: &StatsArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
+    let (src, opened) = super::open_source(global, &args.source).await?;
+    let mut prev: Option<(Instant, Vec<(RequestKind, Totals)>)> = None;
+    loop {
+        let bar = printer.spinner();
+        let progress = |t: core_store::Table, n: u64| {
+            bar.set_message(format!("scanning {} table: {n} items", table_name(t)));
+        };
+        let st = stats::gather(opened.store.as_ref(), &progress).await;
+        bar.finish_and_clear();
+        let st = st.with_context(|| format!("cannot read {src}"))?;
+        let now = now_ns();
+        let requests = st.live_requests(now);
+        let rates = prev
+            .as_ref()
+            .map(|(at, before)| rates(before, &requests, at.elapsed()));
+        if args.json {
+            println!(
+                "{}",
+                report_json(&src.to_string(), &st, &requests, rates.as_deref(), now)
+            );
+        } else {
+            if args.watch.is_some() && std::io::stdout().is_terminal() {
+                print!("\x1b[2J\x1b[H"); // a fresh screen per refresh
+            }
+            printer.say(&report_text(
+                &src.to_string(),
+                &st,
+                &requests,
+                rates.as_deref(),
+                now,
+            ));
+        }
+        let Some(secs) = args.watch else { break };
+        prev = Some((Instant::now(), requests));
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table_name(t: core_store::Table) -> &'static str {
+    match t {
+        core_store::Table::Meta => "metadata",
+        core_store::Table::Blocks => "data",
+    }
+}
+
+/// Requests per second of each kind between two snapshots (mounts that
+/// ended meanwhile count as zero, not as negative).
+fn rates(
+    before: &[(RequestKind, Totals)],
+    after: &[(RequestKind, Totals)],
+    elapsed: Duration,
+) -> Vec<(RequestKind, f64)> {
+    let secs = elapsed.as_secs_f64().max(1e-3);
+    after
+        .iter()
+        .map(|(k, t)| {
+            let was = before
+                .iter()
+                .find(|(b, _)| b == k)
+                .map_or(0, |(_, t)| t.requests);
+            (*k, t.requests.saturating_sub(was) as f64 / secs)
+        })
+        .collect()
+}
+
+const ASSUMPTIONS: &[&str] = &[
+    "DynamoDB on-demand, us-east-1: $0.625 per million write units (1 KB), \
+     $0.125 per million read units (4 KB, strongly consistent), $0.25 per GB-month",
+    "storage: the items of both tables plus DynamoDB's 100 bytes per item; GB = 2^30 bytes",
+    "requests: what live mounts published, counted since each mount started; units \
+     rounded per kind of request, not per item (small items cost more); transactions \
+     cost double; table administration is free",
+];
+
+fn report_text(
+    source: &str,
+    st: &Stats,
+    requests: &[(RequestKind, Totals)],
+    rates: Option<&[(RequestKind, f64)]>,
+    now: i64,
+) -> String {
+    let sb = &st.superblock;
+    let mut out = format!(
+        "file system {} on {source}: block size {} KiB, compression {}, created {}\n",
+        sb.fs_id,
+        sb.block_size / 1024,
+        sb.compression,
+        ago(now - sb.created)
+    );
+    let mut t = table(&["contents", "count"]);
+    let rows: Vec<(&str, String)> = vec![
+        ("files", st.files.to_string()),
+        ("directories", st.directories.to_string()),
+        ("symbolic links", st.symlinks.to_string()),
+        ("devices, FIFOs, sockets", st.special.to_string()),
+        ("orphans awaiting collection", st.orphans.to_string()),
+        ("damaged inodes", st.damaged.to_string()),
+        ("logical size of files", bytes(st.logical_bytes)),
+        ("stored data (blocks)", bytes(st.blocks.bytes)),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![Cell::new(k), right(v)]);
+    }
+    out.push_str(&format!("{t}\n"));
+    let mut t = table(&["table", "items", "bytes"]);
+    for (name, ts) in [("metadata", st.meta), ("data (Blocks)", st.blocks)] {
+        t.add_row(vec![
+            Cell::new(name),
+            right(ts.items.to_string()),
+            right(bytes(ts.bytes)),
+        ]);
+    }
+    out.push_str(&format!("{t}\n"));
+    if st.sessions.is_empty() {
+        out.push_str("no sessions: nothing has it mounted\n");
+    } else {
+        let mut t = table(&[
+            "session",
+            "host",
+            "pid",
+            "mountpoint",
+            "version",
+            "heartbeat",
+            "state",
+            "requests",
+        ]);
+        for s in &st.sessions {
+            let i = &s.info;
+            let total: u64 = s.requests.iter().flatten().map(|(_, t)| t.requests).sum();
+            t.add_row(vec![
+                Cell::new(short(&i.id)),
+                Cell::new(&i.host),
+                right(i.pid.to_string()),
+                Cell::new(&i.mountpoint),
+                Cell::new(&i.version),
+                Cell::new(ago(now - i.heartbeat)),
+                Cell::new(expiry(i.expires, now)),
+                right(match &s.requests {
+                    Some(_) => total.to_string(),
+                    None => "-".into(),
+                }),
+            ]);
+        }
+        out.push_str(&format!("{t}\n"));
+    }
+    let mut head = vec![
+        "requests of live mounts",
+        "requests",
+        "items",
+        "read",
+        "written",
+    ];
+    if rates.is_some() {
+        head.push("per second");
+    }
+    let mut t = table(&head);
+    for (k, tot) in requests.iter().filter(|(_, t)| t.requests > 0) {
+        let mut row = vec![
+            Cell::new(k.name()),
+            right(tot.requests.to_string()),
+            right(tot.items.to_string()),
+            right(bytes(tot.bytes_read)),
+            right(bytes(tot.bytes_written)),
+        ];
+        if let Some(r) = rates {
+            let r = r.iter().find(|(rk, _)| rk == k).map_or(0.0, |(_, r)| *r);
+            row.push(right(format!("{r:.1}")));
+        }
+        t.add_row(row);
+    }
+    if requests.iter().all(|(_, t)| t.requests == 0) {
+        out.push_str("no requests published by live mounts\n");
+    } else {
+        out.push_str(&format!("{t}\n"));
+    }
+    let cost = stats::estimate(st, requests, &ON_DEMAND_US_EAST_1);
+    let mut t = table(&["estimated DynamoDB cost", "quantity", "US$"]);
+    t.add_row(vec![
+        Cell::new("storage, per month"),
+        right(bytes(cost.billed_bytes)),
+        right(usd(cost.storage_per_month)),
+    ]);
+    t.add_row(vec![
+        Cell::new("published requests"),
+        right(format!(
+            "{} read units, {} write units",
+            cost.read_units, cost.write_units
+        )),
+        right(usd(cost.requests)),
+    ]);
+    out.push_str(&format!("{t}\nassumptions:\n"));
+    for a in ASSUMPTIONS {
+        out.push_str(&format!("  - {a}\n"));
+    }
+    out.trim_end().to_string()
+}
+
+fn report_json(
+    source: &str,
+    st: &Stats,
+    requests: &[(RequestKind, Totals)],
+    rates: Option<&[(RequestKind, f64)]>,
+    now: i64,
+) -> Json {
+    let totals = |t: &Totals| {
+        Json::obj([
+            ("requests", Json::U(t.requests)),
+            ("items", Json::U(t.items)),
+            ("bytes_read", Json::U(t.bytes_read)),
+            ("bytes_written", Json::U(t.bytes_written)),
+        ])
+    };
+    let per_kind = |r: &[(RequestKind, Totals)]| {
+        Json::O(
+            r.iter()
+                .filter(|(_, t)| t.requests > 0)
+                .map(|(k, t)| (k.name().to_string(), totals(t)))
+                .collect(),
+        )
+    };
+    let sessions = st
+        .sessions
+        .iter()
+        .map(|s| {
+            let i = &s.info;
+            Json::obj([
+                ("id", Json::s(&i.id)),
+                ("host", Json::s(&i.host)),
+                ("pid", Json::U(i.pid.into())),
+                ("mountpoint", Json::s(&i.mountpoint)),
+                ("version", Json::s(&i.version)),
+                ("started_ns", Json::I(i.started)),
+                ("heartbeat_ns", Json::I(i.heartbeat)),
+                ("expires_ns", Json::I(i.expires)),
+                ("expired", Json::Bool(i.is_expired(now))),
+                (
+                    "requests",
+                    s.requests.as_deref().map_or(Json::Null, per_kind),
+                ),
+            ])
+        })
+        .collect();
+    let cost = stats::estimate(st, requests, &ON_DEMAND_US_EAST_1);
+    let sb = &st.superblock;
+    Json::obj([
+        ("source", Json::s(source)),
+        ("fs_id", Json::s(&sb.fs_id)),
+        ("block_size", Json::U(sb.block_size.into())),
+        ("compression", Json::s(&sb.compression)),
+        ("files", Json::U(st.files)),
+        ("directories", Json::U(st.directories)),
+        ("symlinks", Json::U(st.symlinks)),
+        ("special", Json::U(st.special)),
+        ("orphans", Json::U(st.orphans)),
+        ("damaged_inodes", Json::U(st.damaged)),
+        ("logical_bytes", Json::U(st.logical_bytes)),
+        ("stored_bytes", Json::U(st.blocks.bytes)),
+        (
+            "tables",
+            Json::obj([
+                ("meta", table_json(st.meta)),
+                ("blocks", table_json(st.blocks)),
+            ]),
+        ),
+        ("sessions", Json::A(sessions)),
+        ("requests", per_kind(requests)),
+        (
+            "requests_per_second",
+            rates.map_or(Json::Null, |r| {
+                Json::O(
+                    r.iter()
+                        .map(|(k, v)| (k.name().to_string(), Json::F(*v)))
+                        .collect(),
+                )
+            }),
+        ),
+        (
+            "cost",
+            Json::obj([
+                ("billed_bytes", Json::U(cost.billed_bytes)),
+                ("storage_usd_per_month", Json::F(cost.storage_per_month)),
+                ("read_units", Json::U(cost.read_units)),
+                ("write_units", Json::U(cost.write_units)),
+                ("requests_usd", Json::F(cost.requests)),
+                (
+                    "assumptions",
+                    Json::A(ASSUMPTIONS.iter().map(|a| Json::s(a)).collect()),
+                ),
+            ]),
+        ),
+    ])
+}
+
+/// Dollars, with the digits that matter for small sums.
+fn usd(x: f64) -> String {
+    if x == 0.0 || x >= 0.01 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.6}")
+    }
+}
+
+fn table_json(t: stats::TableStats) -> Json {
+    Json::obj([("items", Json::U(t.items)), ("bytes", Json::U(t.bytes))])
+}
+
+// ---------------------------------------------------------------------------
+// Output helpers shared by fsck, lock and stats.
+
+/// Enough of JSON for reports (the binary carries no JSON library).
+#[derive(Clone, Debug)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    U(u64),
+    I(i64),
+    F(f64),
+    S(String),
+    A(Vec<Json>),
+    O(Vec<(String, Json)>),
+}
+
+impl Json {
+    pub fn s(s: &str) -> Json {
+        Json::S(s.to_string())
+    }
+
+    pub fn obj<const N: usize>(fields: [(&str, Json); N]) -> Json {
+        Json::O(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
+    }
+}
+
+fn write_str(f: &mut std::fmt::Formatter<'_>, s: &str) -> std::fmt::Result {
+    f.write_str("\"")?;
+    for c in s.chars() {
+        match c {
+            '"' => f.write_str("\\\"")?,
+            '\\' => f.write_str("\\\\")?,
+            '\n' => f.write_str("\\n")?,
+            '\r' => f.write_str("\\r")?,
+            '\t' => f.write_str("\\t")?,
+            c if (c as u32) < 0x20 => write!(f, "\\u{:04x}", c as u32)?,
+            c => write!(f, "{c}")?,
+        }
+    }
+    f.write_str("\"")
+}
+
+impl std::fmt::Display for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Json::Null => f.write_str("null"),
+            Json::Bool(b) => write!(f, "{b}"),
+            Json::U(n) => write!(f, "{n}"),
+            Json::I(n) => write!(f, "{n}"),
+            Json::F(x) if x.is_finite() => write!(f, "{x}"),
+            Json::F(_) => f.write_str("null"),
+            Json::S(s) => write_str(f, s),
+            Json::A(v) => {
+                f.write_str("[")?;
+                for (i, x) in v.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                f.write_str("]")
+            }
+            Json::O(v) => {
+                f.write_str("{")?;
+                for (i, (k, x)) in v.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write_str(f, k)?;
+                    write!(f, ":{x}")?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+/// A table for stdout: box drawing on a terminal, plain ASCII in a pipe.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    if std::io::stdout().is_terminal() {
+        t.load_preset(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        t.load_preset(presets::ASCII_FULL_CONDENSED);
+    }
+    t.set_header(header.iter().copied());
+    t
+}
+
+pub fn right(s: String) -> Cell {
+    Cell::new(s).set_alignment(CellAlignment::Right)
+}
+
+/// A byte count for people: 1536 -> "1.5 KiB".
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
+}
+
+/// A span of nanoseconds for people: "42s", "3m 12s", "2h 5m", "4d 3h".
+pub fn span(ns: i64) -> String {
+    let s = ns.max(0) / 1_000_000_000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// How long ago a time (ns since 1970) was.
+pub fn ago(ns: i64) -> String {
+    if ns < 0 {
+        return "in the future (clocks disagree)".into();
+    }
+    format!("{} ago", span(ns))
+}
+
+/// A session expiry relative to now.
+pub fn expiry(expires: i64, now: i64) -> String {
+    if expires <= now {
+        format!("expired {} ago", span(now.saturating_sub(expires)))
+    } else {
+        format!("live, expires in {}", span(expires - now))
+    }
+}
+
+/// The first 8 digits of a session id: what listings show, and what
+/// `lock break --session` accepts (any unique prefix).
+pub fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// Go on only with a yes: `what` (e.g. "break lock 3fa2c4d1") is asked
+/// on a terminal; elsewhere `--yes` is needed.
+pub fn confirm(what: &str, yes: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("not confirmed (stdin is not a terminal): pass --yes to {what}");
+    }
+    eprint!("{what}? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    match line.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => bail!("not confirmed: nothing was changed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_and_nests() {
+        let j = Json::obj([
+            ("a", Json::s("q\"b\\s\n\u{1}é")),
+            (
+                "n",
+                Json::A(vec![Json::U(1), Json::I(-2), Json::F(0.5), Json::Null]),
+            ),
+            ("f", Json::F(f64::NAN)),
+        ]);
+        assert_eq!(
+            j.to_string(),
+            r#"{"a":"q\"b\\s\n\u0001é","n":[1,-2,0.5,null],"f":null}"#
+        );
+    }
+
+    #[test]
+    fn sizes_and_spans() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(3 << 30), "3.0 GiB");
+        assert_eq!(span(61_000_000_000), "1m 1s");
+        assert_eq!(span(90_000 * 1_000_000_000), "1d 1h");
+        assert_eq!(expiry(0, 5_000_000_000), "expired 5s ago");
+    }
+}

@@ -1,0 +1,189 @@
+//! `dynamofs stats` on a populated file system, on SQLite and moto: the
+//! file and directory counts, a live mount's session, and the request
+//! counts a session publishes with its heartbeat.
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Kind, Mount, Store};
+use dynamofs_core::session::{Session, DEFAULT_TTL};
+use dynamofs_core::store::{self, StoreOptions, Table};
+use dynamofs_core::superblock::key as superblock_key;
+
+fn global(store: &Store) -> Vec<String> {
+    store
+        .options
+        .iter()
+        .filter_map(|o| o.strip_prefix("endpoint="))
+        .flat_map(|e| ["--endpoint".to_string(), e.to_string()])
+        .collect()
+}
+
+fn stats(store: &Store, args: &[&str]) -> String {
+    let out: Output = Command::new(common::bin())
+        .env_remove("AWS_PROFILE")
+        .args(global(store))
+        .arg("stats")
+        .arg(&store.source)
+        .args(args)
+        .output()
+        .expect("run dynamofs");
+    assert!(
+        out.status.success(),
+        "stats failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Evaluate a Python expression over a JSON document (`d`), validating it.
+fn py(json: &str, expr: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import json,sys; d=json.load(sys.stdin); print({expr})"
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(json.as_bytes()).expect("write json");
+    }
+    let out = child.wait_with_output().expect("python3");
+    assert!(out.status.success(), "not JSON, or no {expr}: {json}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn counts_and_sessions(kind: Kind) {
+    let store = Store::new(kind);
+    let m = Mount::new(&store, &[]);
+    std::fs::create_dir_all(m.path("a/b")).expect("mkdir");
+    std::fs::create_dir(m.path("c")).expect("mkdir");
+    std::fs::write(m.path("x"), b"hello").expect("write");
+    std::fs::write(m.path("a/y"), vec![9u8; 200_000]).expect("write");
+    std::fs::write(m.path("a/b/z"), b"").expect("write");
+    std::os::unix::fs::symlink("x", m.path("s")).expect("symlink");
+    std::fs::write(m.path("gone"), b"bye").expect("write");
+    std::fs::remove_file(m.path("gone")).expect("unlink");
+    std::thread::sleep(Duration::from_millis(300));
+
+    let json = stats(&store, &["--json"]);
+    assert_eq!(
+        py(
+            &json,
+            "d['files'], d['directories'], d['symlinks'], d['logical_bytes']"
+        ),
+        "3 4 1 200005"
+    );
+    assert_eq!(
+        py(
+            &json,
+            "d['stored_bytes'] > 0, d['tables']['blocks']['items'] >= 2"
+        ),
+        "True True"
+    );
+    let mine = format!(
+        "[s for s in d['sessions'] if s['mountpoint'] == {:?}]",
+        m.dir.display().to_string()
+    );
+    assert_eq!(
+        py(&json, &format!("len({mine}), {mine}[0]['expired']")),
+        "1 False"
+    );
+    assert_eq!(py(&json, "d['cost']['storage_usd_per_month'] > 0"), "True");
+
+    let text = stats(&store, &[]);
+    for want in [
+        "files",
+        "directories",
+        "logical size of files",
+        &m.dir.display().to_string(),
+        "live, expires in",
+        "estimated DynamoDB cost",
+        "assumptions",
+    ] {
+        assert!(text.contains(want), "`{want}` missing:\n{text}");
+    }
+}
+
+/// A session that publishes its counters (as a mount does with each
+/// heartbeat) shows up with its requests, and in the totals and the cost.
+fn published_requests(kind: Kind) {
+    let store = Store::new(kind);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let src: store::Source = store.source.parse().expect("source");
+    let endpoint = store
+        .options
+        .iter()
+        .find_map(|o| o.strip_prefix("endpoint="))
+        .map(String::from);
+    let opts = StoreOptions {
+        endpoint,
+        profile: None,
+    };
+    let session = rt.block_on(async {
+        let opened = store::open(&src, &opts).await.expect("open");
+        for _ in 0..5 {
+            let s = &opened.store;
+            s.get(Table::Meta, &superblock_key(), true)
+                .await
+                .expect("get");
+        }
+        let session = Session::register(Arc::clone(&opened.store), "/mnt/published", DEFAULT_TTL)
+            .await
+            .expect("register");
+        session.publish_counters(Arc::clone(&opened.counters));
+        session.heartbeat().await.expect("heartbeat");
+        session
+    });
+    let json = stats(&store, &["--json"]);
+    let mine = "[s for s in d['sessions'] if s['mountpoint'] == '/mnt/published'][0]";
+    assert_eq!(
+        py(
+            &json,
+            &format!("{mine}['requests']['GetItem']['requests'] >= 5")
+        ),
+        "True"
+    );
+    assert_eq!(
+        py(&json, "d['requests']['GetItem']['requests'] >= 5"),
+        "True"
+    );
+    assert_eq!(
+        py(&json, "d['requests']['PutItem']['requests'] >= 1"),
+        "True"
+    );
+    assert_eq!(
+        py(
+            &json,
+            "d['cost']['read_units'] >= 5, d['cost']['requests_usd'] > 0"
+        ),
+        "True True"
+    );
+    let text = stats(&store, &[]);
+    assert!(
+        text.contains("GetItem") && text.contains("/mnt/published"),
+        "{text}"
+    );
+    rt.block_on(session.end());
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() { super::$name(super::Kind::Sqlite) })*
+        }
+        mod moto {
+            $(#[test]
+            fn $name() { super::$name(super::Kind::Moto) })*
+        }
+    };
+}
+
+both!(counts_and_sessions, published_requests);
