@@ -6,6 +6,10 @@
 //! (`convert::errno`).
 
 mod convert;
+mod lockreq;
+mod options;
+
+pub use options::MountOptions;
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -15,84 +19,23 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use dynamofs_core::caller::Caller;
 use dynamofs_core::fs::{DirHandle, Fs, OpenMode, RenameFlags, SetAttr, TimeSet, XattrFlags};
 use dynamofs_core::locks::{LockRequest, LockType, Locks, TO_EOF};
 use fuser::{
     AccessFlags, Errno, FileHandle, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
-    LockOwner, MountOption, OpenAccMode, OpenFlags, ReplyAttr, ReplyCreate, ReplyData,
-    ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLock, ReplyOpen, ReplyStatfs,
-    ReplyWrite, ReplyXattr, Request, SessionACL, TimeOrNow, WriteFlags,
+    LockOwner, OpenAccMode, OpenFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
+    ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLock, ReplyOpen, ReplyStatfs, ReplyWrite,
+    ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 
 use convert::{attr, errno, kind, nanos};
+use lockreq::{lock_end, lock_type, signal_pending, F_RDLCK, F_UNLCK, F_WRLCK, OFFSET_MAX};
 
 /// Largest write the kernel sends in one request.
 pub const MAX_WRITE: u32 = 1 << 20;
-
-/// How the kernel should treat this mount.
-#[derive(Clone, Debug)]
-pub struct MountOptions {
-    pub attr_ttl: Duration,
-    pub entry_ttl: Duration,
-    pub read_only: bool,
-    pub allow_other: bool,
-    pub allow_root: bool,
-    /// Let the kernel cache writes and send them in large pieces.
-    pub writeback_cache: bool,
-    /// Name shown as the source in /proc/mounts.
-    pub fsname: String,
-    /// fuser threads reading requests from the kernel.
-    pub threads: usize,
-    /// Enforce locks on read and write (EAGAIN), as the original DynamoFS.
-    pub mandatory_locks: bool,
-}
-
-impl Default for MountOptions {
-    fn default() -> Self {
-        MountOptions {
-            attr_ttl: Duration::from_secs(1),
-            entry_ttl: Duration::from_secs(1),
-            read_only: false,
-            allow_other: false,
-            allow_root: false,
-            writeback_cache: true,
-            fsname: "dynamofs".into(),
-            threads: 4,
-            mandatory_locks: false,
-        }
-    }
-}
-
-impl MountOptions {
-    /// The fuser session configuration for these options.
-    pub fn config(&self) -> fuser::Config {
-        let mut c = fuser::Config::default();
-        c.mount_options = vec![
-            MountOption::FSName(self.fsname.clone()),
-            MountOption::Subtype("dynamofs".into()),
-            MountOption::DefaultPermissions,
-            MountOption::NoDev,
-            MountOption::NoSuid,
-            if self.read_only {
-                MountOption::RO
-            } else {
-                MountOption::RW
-            },
-        ];
-        c.acl = if self.allow_other {
-            SessionACL::All
-        } else if self.allow_root {
-            SessionACL::RootAndOwner
-        } else {
-            SessionACL::Owner
-        };
-        c.n_threads = Some(self.threads.max(1));
-        c
-    }
-}
 
 /// The file system as the kernel sees it.
 pub struct Adapter {
@@ -183,45 +126,6 @@ mod libc_o {
     pub const EXCL: i32 = 0o200;
     pub const TRUNC: i32 = 0o1000;
     pub const APPEND: i32 = 0o2000;
-}
-
-const F_RDLCK: i32 = 0;
-const F_WRLCK: i32 = 1;
-const F_UNLCK: i32 = 2;
-/// The kernel's "to the end of the file".
-const OFFSET_MAX: u64 = i64::MAX as u64;
-
-fn lock_type(typ: i32) -> Option<LockType> {
-    match typ {
-        F_RDLCK => Some(LockType::Read),
-        F_WRLCK => Some(LockType::Write),
-        _ => None,
-    }
-}
-
-fn lock_end(end: u64) -> u64 {
-    if end >= OFFSET_MAX {
-        TO_EOF
-    } else {
-        end
-    }
-}
-
-/// Whether a process has a signal pending that it neither blocks nor
-/// ignores (or is gone): a blocked F_SETLKW then ends with EINTR.
-fn signal_pending(pid: u32) -> bool {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-        return true;
-    };
-    let mask = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-            .unwrap_or(0)
-    };
-    let pending = mask("SigPnd:") | mask("ShdPnd:");
-    pending & !mask("SigBlk:") & !mask("SigIgn:") != 0
 }
 
 impl Adapter {

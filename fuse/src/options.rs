@@ -1,0 +1,68 @@
+//! Mount options as the kernel sees them: cache times, permissions, and the
+//! fuser session configuration they make.
+
+use std::time::Duration;
+
+use fuser::{MountOption, SessionACL};
+
+/// How the kernel should treat this mount.
+#[derive(Clone, Debug)]
+pub struct MountOptions {
+    pub attr_ttl: Duration,
+    pub entry_ttl: Duration,
+    pub read_only: bool,
+    pub allow_other: bool,
+    pub allow_root: bool,
+    /// Let the kernel cache writes and send them in large pieces.
+    pub writeback_cache: bool,
+    /// Name shown as the source in /proc/mounts.
+    pub fsname: String,
+    /// fuser threads reading requests from the kernel.
+    pub threads: usize,
+    /// Enforce locks on read and write (EAGAIN), as the original DynamoFS.
+    pub mandatory_locks: bool,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        MountOptions {
+            attr_ttl: Duration::from_secs(1),
+            entry_ttl: Duration::from_secs(1),
+            read_only: false,
+            allow_other: false,
+            allow_root: false,
+            writeback_cache: true,
+            fsname: "dynamofs".into(),
+            threads: 4,
+            mandatory_locks: false,
+        }
+    }
+}
+
+impl MountOptions {
+    /// The fuser session configuration for these options.
+    pub fn config(&self) -> fuser::Config {
+        let mut c = fuser::Config::default();
+        c.mount_options = vec![
+            MountOption::FSName(self.fsname.clone()),
+            MountOption::Subtype("dynamofs".into()),
+            MountOption::DefaultPermissions,
+            MountOption::NoDev,
+            MountOption::NoSuid,
+            if self.read_only {
+                MountOption::RO
+            } else {
+                MountOption::RW
+            },
+        ];
+        c.acl = if self.allow_other {
+            SessionACL::All
+        } else if self.allow_root {
+            SessionACL::RootAndOwner
+        } else {
+            SessionACL::Owner
+        };
+        c.n_threads = Some(self.threads.max(1));
+        c
+    }
+}
