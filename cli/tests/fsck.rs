@@ -6,36 +6,16 @@
 
 mod common;
 
-use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Kind, Mount, Store};
+use common::{dynamofs, py, Kind, Mount, Store};
 use dynamofs_core::inode::{inode_key, Inode, S_IFREG};
 use dynamofs_core::locks::{LockRequest, LockType, Locks};
 use dynamofs_core::schema::{dir_p, ROOT_INO};
 use dynamofs_core::session::{session_key, Session, DEFAULT_TTL};
-use dynamofs_core::store::{self, Attrs, Change, Key, StoreOptions, Table, Value, Write};
+use dynamofs_core::store::{self, Attrs, Change, Key, Table, Value, Write};
 use dynamofs_core::superblock::now_ns;
-
-/// The global options the CLI needs to reach the store.
-fn global(store: &Store) -> Vec<String> {
-    store
-        .options
-        .iter()
-        .filter_map(|o| o.strip_prefix("endpoint="))
-        .flat_map(|e| ["--endpoint".to_string(), e.to_string()])
-        .collect()
-}
-
-fn dynamofs(store: &Store, args: &[&str]) -> Output {
-    std::process::Command::new(common::bin())
-        .env_remove("AWS_PROFILE")
-        .args(global(store))
-        .args(args)
-        .output()
-        .expect("run dynamofs")
-}
 
 fn fsck(store: &Store, extra: &[&str]) -> (i32, String) {
     let mut args = vec!["fsck"];
@@ -51,42 +31,12 @@ fn fsck(store: &Store, extra: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), stdout)
 }
 
-/// Evaluate a Python expression over a JSON document (`d`), validating it.
-fn py(json: &str, expr: &str) -> String {
-    use std::io::Write as _;
-    let mut child = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(format!(
-            "import json,sys; d=json.load(sys.stdin); print({expr})"
-        ))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3");
-    if let Some(mut i) = child.stdin.take() {
-        i.write_all(json.as_bytes()).expect("write json");
-    }
-    let out = child.wait_with_output().expect("python3");
-    assert!(out.status.success(), "not JSON, or no {expr}: {json}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().expect("runtime")
 }
 
 async fn raw(store: &Store) -> Arc<dyn store::Store> {
-    let src: store::Source = store.source.parse().expect("source");
-    let endpoint = store
-        .options
-        .iter()
-        .find_map(|o| o.strip_prefix("endpoint="))
-        .map(String::from);
-    let opts = StoreOptions {
-        endpoint,
-        profile: None,
-    };
-    store::open(&src, &opts).await.expect("open store").store
+    store.open().await.store
 }
 
 async fn put(s: &dyn store::Store, table: Table, key: Key, attrs: Attrs) {
@@ -333,20 +283,7 @@ fn beside_a_live_mount(kind: Kind) {
     assert_eq!(std::fs::read(m.path("f")).expect("read"), b"data");
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test]
-            fn $name() { super::$name(super::Kind::Sqlite) })*
-        }
-        mod moto {
-            $(#[test]
-            fn $name() { super::$name(super::Kind::Moto) })*
-        }
-    };
-}
-
-both!(damage_and_repair, operational_errors);
+common::both!(damage_and_repair, operational_errors);
 
 #[test]
 fn sqlite_beside_a_live_mount() {

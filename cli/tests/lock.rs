@@ -4,106 +4,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
-use common::{Kind, Mount, Store};
-
-fn global(store: &Store) -> Vec<String> {
-    store
-        .options
-        .iter()
-        .filter_map(|o| o.strip_prefix("endpoint="))
-        .flat_map(|e| ["--endpoint".to_string(), e.to_string()])
-        .collect()
-}
+use common::{holder, ok, py, release, try_lock, Kind, Mount, Store};
 
 /// `dynamofs lock SOURCE ARGS...`, with stdin not a terminal.
 fn lock(store: &Store, args: &[&str]) -> Output {
-    Command::new(common::bin())
-        .env_remove("AWS_PROFILE")
-        .args(global(store))
-        .arg("lock")
-        .arg(&store.source)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run dynamofs")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Evaluate a Python expression over a JSON document (`d`), validating it.
-fn py(json: &str, expr: &str) -> String {
-    use std::io::Write as _;
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg(format!(
-            "import json,sys; d=json.load(sys.stdin); print({expr})"
-        ))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    if let Some(mut i) = child.stdin.take() {
-        i.write_all(json.as_bytes()).expect("write json");
-    }
-    let out = child.wait_with_output().expect("python3");
-    assert!(out.status.success(), "not JSON, or no {expr}: {json}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// A Python process holding a lock on `path` until its stdin closes.
-fn holder(path: &std::path::Path, how: &str) -> Child {
-    let lock = match how {
-        "flock" => "fcntl.flock(f, fcntl.LOCK_EX)",
-        _ => "fcntl.lockf(f, fcntl.LOCK_EX, 10, 0)",
-    };
-    let script = format!(
-        "import fcntl, sys\nf = open(sys.argv[1], 'r+')\n{lock}\nprint('locked', flush=True)\nsys.stdin.read()\n"
-    );
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut line = String::new();
-    let out = child.stdout.take().expect("stdout");
-    BufReader::new(out).read_line(&mut line).expect("read");
-    assert_eq!(line.trim(), "locked", "holder did not lock");
-    child
-}
-
-/// Whether another process can take the lock now ("ok" or "busy").
-fn try_lock(path: &std::path::Path, how: &str) -> String {
-    let script = "import fcntl, sys\nf = open(sys.argv[1], 'r+')\ntry:\n    \
-                  fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB) if sys.argv[2] == 'flock' \
-                  else fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)\n    print('ok')\n\
-                  except OSError:\n    print('busy')\n";
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .arg(how)
-        .output()
-        .expect("python3");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn release(mut c: Child) {
-    drop(c.stdin.take());
-    let _ = c.wait();
+    let mut all = vec!["lock", store.source.as_str()];
+    all.extend_from_slice(args);
+    common::dynamofs(store, &all)
 }
 
 fn list_and_break(kind: Kind) {
@@ -135,7 +45,10 @@ fn list_and_break(kind: Kind) {
         format!("[('/dir/f', 'fcntl', 'write', 0, 9, {pid}, False)]")
     );
     let id = py(&json, "d[0]['id']");
-    assert_eq!(try_lock(&m.path("dir/f"), "lockf"), "busy");
+    assert_eq!(
+        try_lock(&m.path("dir/f"), "lockf"),
+        format!("busy pid={pid} type=1")
+    );
 
     // Not without a yes, when nobody can be asked.
     let refused = lock(&store, &["break", &id]);
@@ -171,17 +84,4 @@ fn list_and_break(kind: Kind) {
     release(f2);
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test]
-            fn $name() { super::$name(super::Kind::Sqlite) })*
-        }
-        mod moto {
-            $(#[test]
-            fn $name() { super::$name(super::Kind::Moto) })*
-        }
-    };
-}
-
-both!(list_and_break);
+common::both!(list_and_break);

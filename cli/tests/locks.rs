@@ -4,83 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Kind, Mount, Store};
-
-/// A Python process holding a lock on `path` until its stdin closes.
-/// `how`: "lockf" (fcntl F_SETLK, exclusive) or "flock".
-fn holder(path: &std::path::Path, how: &str) -> Child {
-    let script = format!(
-        r#"
-import fcntl, sys
-f = open(sys.argv[1], "r+")
-{lock}
-print("locked", flush=True)
-sys.stdin.read()
-"#,
-        lock = match how {
-            "flock" => "fcntl.flock(f, fcntl.LOCK_EX)",
-            _ => "fcntl.lockf(f, fcntl.LOCK_EX, 10, 0)",
-        }
-    );
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut line = String::new();
-    let out = child.stdout.take().expect("stdout");
-    BufReader::new(out).read_line(&mut line).expect("read");
-    assert_eq!(line.trim(), "locked", "holder did not lock");
-    child
-}
-
-/// Try a lock without waiting: "ok" or "busy"; for lockf also what F_GETLK
-/// reports ("pid=N").
-fn try_lock(path: &std::path::Path, how: &str) -> String {
-    let script = r#"
-import fcntl, struct, sys, os
-f = open(sys.argv[1], "r+")
-how = sys.argv[2]
-try:
-    if how == "flock":
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    else:
-        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)
-    print("ok")
-except OSError:
-    if how == "flock":
-        print("busy")
-    else:
-        q = struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 10, 0)
-        r = struct.unpack("hhqqi", fcntl.fcntl(f, fcntl.F_GETLK, q))
-        print("busy pid=%d type=%d" % (r[4], r[0]))
-"#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .arg(how)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn release(mut c: Child) {
-    drop(c.stdin.take());
-    let _ = c.wait();
-}
+use common::{holder, release, try_lock, Kind, Mount, Store};
 
 fn shared_locks(kind: Kind) {
     let store = Store::new(kind);
@@ -207,17 +135,4 @@ fn mandatory_locks(kind: Kind) {
     );
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test]
-            fn $name() { super::$name(super::Kind::Sqlite) })*
-        }
-        mod moto {
-            $(#[test]
-            fn $name() { super::$name(super::Kind::Moto) })*
-        }
-    };
-}
-
-both!(shared_locks, killed_mount_loses_its_locks, mandatory_locks);
+common::both!(shared_locks, killed_mount_loses_its_locks, mandatory_locks);

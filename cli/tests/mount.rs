@@ -351,20 +351,7 @@ fn mount_helper_and_fstab() {
     let _ = fs::remove_file(link);
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test]
-            fn $name() { super::$name(super::Kind::Sqlite) })*
-        }
-        mod moto {
-            $(#[test]
-            fn $name() { super::$name(super::Kind::Moto) })*
-        }
-    };
-}
-
-both!(
+common::both!(
     everyday_tools,
     posix_behaviour,
     two_mounts,

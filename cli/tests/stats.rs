@@ -4,59 +4,19 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Kind, Mount, Store};
+use common::{ok, py, Kind, Mount, Store};
 use dynamofs_core::session::{Session, DEFAULT_TTL};
-use dynamofs_core::store::{self, StoreOptions, Table};
+use dynamofs_core::store::Table;
 use dynamofs_core::superblock::key as superblock_key;
 
-fn global(store: &Store) -> Vec<String> {
-    store
-        .options
-        .iter()
-        .filter_map(|o| o.strip_prefix("endpoint="))
-        .flat_map(|e| ["--endpoint".to_string(), e.to_string()])
-        .collect()
-}
-
+/// `dynamofs stats SOURCE ARGS...`, asserting success; returns stdout.
 fn stats(store: &Store, args: &[&str]) -> String {
-    let out: Output = Command::new(common::bin())
-        .env_remove("AWS_PROFILE")
-        .args(global(store))
-        .arg("stats")
-        .arg(&store.source)
-        .args(args)
-        .output()
-        .expect("run dynamofs");
-    assert!(
-        out.status.success(),
-        "stats failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Evaluate a Python expression over a JSON document (`d`), validating it.
-fn py(json: &str, expr: &str) -> String {
-    use std::io::Write as _;
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg(format!(
-            "import json,sys; d=json.load(sys.stdin); print({expr})"
-        ))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    if let Some(mut i) = child.stdin.take() {
-        i.write_all(json.as_bytes()).expect("write json");
-    }
-    let out = child.wait_with_output().expect("python3");
-    assert!(out.status.success(), "not JSON, or no {expr}: {json}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let mut all = vec!["stats", store.source.as_str()];
+    all.extend_from_slice(args);
+    ok(&common::dynamofs(store, &all))
 }
 
 fn counts_and_sessions(kind: Kind) {
@@ -116,18 +76,8 @@ fn counts_and_sessions(kind: Kind) {
 fn published_requests(kind: Kind) {
     let store = Store::new(kind);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let src: store::Source = store.source.parse().expect("source");
-    let endpoint = store
-        .options
-        .iter()
-        .find_map(|o| o.strip_prefix("endpoint="))
-        .map(String::from);
-    let opts = StoreOptions {
-        endpoint,
-        profile: None,
-    };
     let session = rt.block_on(async {
-        let opened = store::open(&src, &opts).await.expect("open");
+        let opened = store.open().await;
         for _ in 0..5 {
             let s = &opened.store;
             s.get(Table::Meta, &superblock_key(), true)
@@ -173,17 +123,4 @@ fn published_requests(kind: Kind) {
     rt.block_on(session.end());
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test]
-            fn $name() { super::$name(super::Kind::Sqlite) })*
-        }
-        mod moto {
-            $(#[test]
-            fn $name() { super::$name(super::Kind::Moto) })*
-        }
-    };
-}
-
-both!(counts_and_sessions, published_requests);
+common::both!(counts_and_sessions, published_requests);

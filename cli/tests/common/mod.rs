@@ -1,11 +1,16 @@
 //! Real mounts for tests: a file system on a fresh store, mounted by the
-//! real binary through fusermount3, unmounted when dropped.
+//! real binary through fusermount3, unmounted when dropped; and the helpers
+//! the CLI tests share: running the binary on a store, reading its JSON,
+//! holding and probing locks from another process.
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use dynamofs_core::store::{self, Opened, StoreOptions};
 
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_dynamofs"))
@@ -69,6 +74,31 @@ impl Store {
 }
 
 impl Store {
+    /// The endpoint a moto store is reached at (none for SQLite).
+    pub fn endpoint(&self) -> Option<&str> {
+        self.options
+            .iter()
+            .find_map(|o| o.strip_prefix("endpoint="))
+    }
+
+    /// The global options the CLI needs to reach the store.
+    pub fn global(&self) -> Vec<String> {
+        self.endpoint()
+            .into_iter()
+            .flat_map(|e| ["--endpoint".to_string(), e.to_string()])
+            .collect()
+    }
+
+    /// The store itself, opened as the CLI would, bypassing the file system.
+    pub async fn open(&self) -> Opened {
+        let src: store::Source = self.source.parse().expect("source");
+        let opts = StoreOptions {
+            endpoint: self.endpoint().map(String::from),
+            profile: None,
+        };
+        store::open(&src, &opts).await.expect("open store")
+    }
+
     /// A SQLite source with no file system yet.
     pub fn empty_sqlite() -> Store {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -198,3 +228,134 @@ pub fn sh_fails(cmd: &str) -> String {
     assert!(!out.status.success(), "`{cmd}` should have failed");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// `dynamofs GLOBAL... ARGS...` on `store`: no AWS profile, and stdin not a
+/// terminal (so nothing is asked).
+pub fn dynamofs(store: &Store, args: &[&str]) -> Output {
+    Command::new(bin())
+        .env_remove("AWS_PROFILE")
+        .args(store.global())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run dynamofs")
+}
+
+/// Assert that a command succeeded; returns its stdout.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Evaluate a Python expression over a JSON document (`d`), validating it.
+pub fn py(json: &str, expr: &str) -> String {
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import json,sys; d=json.load(sys.stdin); print({expr})"
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(json.as_bytes()).expect("write json");
+    }
+    let out = child.wait_with_output().expect("python3");
+    assert!(out.status.success(), "not JSON, or no {expr}: {json}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A Python process holding a lock on `path` until its stdin closes
+/// ([`release`]). `how`: "lockf" (fcntl F_SETLK, exclusive, bytes 0-9) or
+/// "flock".
+pub fn holder(path: &Path, how: &str) -> Child {
+    let script = format!(
+        r#"
+import fcntl, sys
+f = open(sys.argv[1], "r+")
+{lock}
+print("locked", flush=True)
+sys.stdin.read()
+"#,
+        lock = match how {
+            "flock" => "fcntl.flock(f, fcntl.LOCK_EX)",
+            _ => "fcntl.lockf(f, fcntl.LOCK_EX, 10, 0)",
+        }
+    );
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    let out = child.stdout.take().expect("stdout");
+    BufReader::new(out).read_line(&mut line).expect("read");
+    assert_eq!(line.trim(), "locked", "holder did not lock");
+    child
+}
+
+/// Whether another process can take the lock now, without waiting: "ok",
+/// or "busy"; for lockf, "busy pid=N type=T" with what F_GETLK reports.
+pub fn try_lock(path: &Path, how: &str) -> String {
+    let script = r#"
+import fcntl, struct, sys, os
+f = open(sys.argv[1], "r+")
+how = sys.argv[2]
+try:
+    if how == "flock":
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:
+        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)
+    print("ok")
+except OSError:
+    if how == "flock":
+        print("busy")
+    else:
+        q = struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 10, 0)
+        r = struct.unpack("hhqqi", fcntl.fcntl(f, fcntl.F_GETLK, q))
+        print("busy pid=%d type=%d" % (r[4], r[0]))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .arg(how)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Let a [`holder`] go: close its stdin and wait for it.
+pub fn release(mut c: Child) {
+    drop(c.stdin.take());
+    let _ = c.wait();
+}
+
+/// Each named `fn(Kind)` as two tests, `sqlite::NAME` and `moto::NAME`.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() { super::$name($crate::common::Kind::Sqlite) })*
+        }
+        mod moto {
+            $(#[test]
+            fn $name() { super::$name($crate::common::Kind::Moto) })*
+        }
+    };
+}
+pub(crate) use both;
