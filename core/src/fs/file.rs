@@ -20,13 +20,12 @@ use crate::error::{posix, Errno, FsError, FsResult};
 use crate::inode::FileType;
 use crate::perm;
 use crate::schema::attr;
-use crate::store::{BatchWrite, Change, Cond, Key, Store, Table, Value, Write};
+use crate::store::{Change, Cond, Key, Store, Table, Value, Write};
 use crate::superblock::now_ns;
 
 use super::block::{self, block_key};
 use super::blockcache::{BlockCache, Version};
-use super::orphan::dead_generation_put;
-use super::txn::{Attempts, Outcome};
+use super::txn::Attempts;
 use super::Fs;
 
 /// Largest file: 16 TiB. Writes past it fail with EFBIG.
@@ -46,26 +45,26 @@ pub struct OpenMode {
 /// One inode's data state in this client, shared by its handles.
 #[derive(Debug)]
 pub(super) struct OpenFile {
-    ino: u64,
-    generation: u64,
-    size: u64,
-    ctime: i64,
+    pub(super) ino: u64,
+    pub(super) generation: u64,
+    pub(super) size: u64,
+    pub(super) ctime: i64,
     /// Whole blocks waiting to be written, by index.
-    dirty: BTreeMap<u64, Vec<u8>>,
-    dirty_bytes: usize,
+    pub(super) dirty: BTreeMap<u64, Vec<u8>>,
+    pub(super) dirty_bytes: usize,
     /// Size or mtime changed since the last flush.
-    changed: bool,
-    handles: u32,
+    pub(super) changed: bool,
+    pub(super) handles: u32,
     /// Read-ahead: where a sequential reader will read next, the window
     /// in blocks (doubling while reads stay sequential), and the last block
     /// already asked for.
-    ra_next: u64,
-    ra_window: u64,
-    ra_issued: Option<u64>,
+    pub(super) ra_next: u64,
+    pub(super) ra_window: u64,
+    pub(super) ra_issued: Option<u64>,
 }
 
 impl OpenFile {
-    fn new(node: &super::node::Node) -> OpenFile {
+    pub(super) fn new(node: &super::node::Node) -> OpenFile {
         OpenFile {
             ino: node.inode.ino,
             generation: node.inode.generation,
@@ -105,16 +104,16 @@ struct Handle {
 pub(super) struct Files {
     next: AtomicU64,
     handles: std::sync::Mutex<HashMap<u64, Handle>>,
-    by_ino: std::sync::Mutex<HashMap<u64, Arc<Mutex<OpenFile>>>>,
-    dirty_total: AtomicUsize,
+    pub(super) by_ino: std::sync::Mutex<HashMap<u64, Arc<Mutex<OpenFile>>>>,
+    pub(super) dirty_total: AtomicUsize,
 }
 
 impl Fs {
-    fn bs(&self) -> u64 {
+    pub(super) fn bs(&self) -> u64 {
         self.sb.block_size as u64
     }
 
-    fn compress(&self) -> bool {
+    pub(super) fn compress(&self) -> bool {
         self.sb.compression == "lz4"
     }
 
@@ -308,7 +307,7 @@ impl Fs {
 
     /// Blocks by index through the cache: cached ones at once, ones being
     /// read ahead waited for, the rest read together (one request per 100).
-    async fn load_blocks(
+    pub(super) async fn load_blocks(
         &self,
         ino: u64,
         generation: u64,
@@ -424,7 +423,7 @@ impl Fs {
         self.flush_locked(&mut f).await
     }
 
-    async fn flush_locked(&self, f: &mut OpenFile) -> FsResult<()> {
+    pub(super) async fn flush_locked(&self, f: &mut OpenFile) -> FsResult<()> {
         if f.dirty.is_empty() && !f.changed {
             return Ok(());
         }
@@ -574,141 +573,6 @@ impl Fs {
         self.unhold(h.file.lock().await.ino).await;
         result
     }
-
-    /// Change a regular file's size (truncate(2), setattr with a size).
-    pub(super) async fn set_size(&self, caller: &Caller, ino: u64, size: u64) -> FsResult<()> {
-        self.writable()?;
-        if size > MAX_FILE_SIZE {
-            return Err(posix(Errno::EFBIG, "truncate past the largest file size"));
-        }
-        let node = self.node(ino, true).await?;
-        match node.kind() {
-            FileType::Regular => {}
-            FileType::Directory => return Err(posix(Errno::EISDIR, "truncate a directory")),
-            _ => return Err(posix(Errno::EINVAL, "truncate a special file")),
-        }
-        self.check(caller, &node, perm::W, "truncate")?;
-        let open = self
-            .files
-            .by_ino
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&ino).cloned());
-        match open {
-            Some(file) => {
-                let mut f = file.lock().await;
-                self.truncate_locked(&mut f, size).await
-            }
-            None => {
-                let mut f = OpenFile::new(&node);
-                self.truncate_locked(&mut f, size).await
-            }
-        }
-    }
-
-    /// Truncate with the file's state locked. To zero: a new generation, one
-    /// transaction, the old blocks collected in the background from a
-    /// durable record. Shorter: the blocks past the end are deleted and the
-    /// last one cut before the size changes, so a later extension reads
-    /// zeros, never the old bytes.
-    async fn truncate_locked(&self, f: &mut OpenFile, size: u64) -> FsResult<()> {
-        self.flush_locked(f).await?;
-        let bs = self.bs();
-        let mut tries = Attempts::new();
-        loop {
-            let now = now_ns();
-            let ctime = now.max(f.ctime + 1);
-            let mut changes = vec![
-                Change::set(attr::SIZE, Value::N(size as i64)),
-                Change::set(attr::MTIME, Value::N(now)),
-                Change::set(attr::CTIME, Value::N(ctime)),
-            ];
-            let update = |changes| Write::Update {
-                table: Table::Meta,
-                key: crate::inode::inode_key(f.ino),
-                changes,
-                cond: Some(generation_is(f.generation)),
-            };
-            let outcome = if size == 0 && f.size > 0 {
-                let next = f.generation + 1;
-                changes.push(Change::set(attr::GENERATION, Value::N(next as i64)));
-                let writes = vec![
-                    update(changes),
-                    dead_generation_put(f.ino, f.generation, f.size.div_ceil(bs), now),
-                ];
-                let o = self.commit(&writes).await?;
-                if matches!(o, Outcome::Done) {
-                    self.collect_generation_later(f.ino, f.generation, f.size.div_ceil(bs));
-                    f.generation = next;
-                }
-                o
-            } else {
-                if size < f.size {
-                    self.cut_blocks(f, size).await?;
-                }
-                match self.store.write(&update(changes)).await {
-                    Ok(()) => Outcome::Done,
-                    Err(crate::store::StoreError::ConditionFailed { .. }) => Outcome::Failed(0),
-                    Err(e) => return Err(e.into()),
-                }
-            };
-            match outcome {
-                Outcome::Done => {
-                    f.size = size;
-                    f.ctime = ctime;
-                    self.cache.forget_node(f.ino);
-                    self.blocks.drop_ino(f.ino);
-                    self.blocks.set_version(
-                        f.ino,
-                        Version {
-                            size,
-                            mtime: now,
-                            generation: f.generation,
-                        },
-                    );
-                    return Ok(());
-                }
-                Outcome::Failed(_) => {
-                    let node = self.node(f.ino, true).await?;
-                    f.generation = node.inode.generation;
-                    f.size = node.inode.size;
-                    f.ctime = node.inode.ctime;
-                    tries.again().await?;
-                }
-            }
-        }
-    }
-
-    /// Delete the blocks wholly past `size` and cut the one it ends in.
-    async fn cut_blocks(&self, f: &OpenFile, size: u64) -> FsResult<()> {
-        let bs = self.bs();
-        let keep = size.div_ceil(bs);
-        let had = f.size.div_ceil(bs);
-        if size % bs != 0 {
-            let i = size / bs;
-            let old = self.load_blocks(f.ino, f.generation, &[i]).await?;
-            if let Some(data) = old.get(&i).filter(|d| !d.is_empty()) {
-                let mut data = data.as_ref().clone();
-                data.truncate((size % bs) as usize);
-                let w = Write::Put {
-                    table: Table::Blocks,
-                    key: block_key(f.ino, f.generation, i),
-                    attrs: block::encode(&data, self.compress()),
-                    cond: None,
-                };
-                self.store.write(&w).await?;
-            }
-        }
-        let dels: Vec<BatchWrite> = (keep..had)
-            .map(|i| BatchWrite::Delete {
-                key: block_key(f.ino, f.generation, i),
-            })
-            .collect();
-        if !dels.is_empty() {
-            self.store.batch_write(Table::Blocks, &dels).await?;
-        }
-        Ok(())
-    }
 }
 
 /// Read blocks (one request per 100) into the cache; holes are cached as
@@ -742,7 +606,7 @@ fn version_of(i: &crate::inode::Inode) -> Version {
     }
 }
 
-fn generation_is(generation: u64) -> Cond {
+pub(super) fn generation_is(generation: u64) -> Cond {
     if generation == 0 {
         // Generation 0 is stored as an absent attribute.
         Cond::And(vec![Cond::Exists, Cond::has_not(attr::GENERATION)])

@@ -20,6 +20,7 @@ mod readdir;
 mod remove;
 mod rename;
 mod setattr;
+mod truncate;
 mod txn;
 mod xattr;
 
