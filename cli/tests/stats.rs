@@ -21,7 +21,9 @@ fn stats(store: &Store, args: &[&str]) -> String {
 
 fn counts_and_sessions(kind: Kind) {
     let store = Store::new(kind);
-    let m = Mount::new(&store, &[]);
+    // A short session TTL: the heartbeat, which publishes the mount's
+    // request counts, comes every second.
+    let m = Mount::new(&store, &["session_ttl=3"]);
     std::fs::create_dir_all(m.path("a/b")).expect("mkdir");
     std::fs::create_dir(m.path("c")).expect("mkdir");
     std::fs::write(m.path("x"), b"hello").expect("write");
@@ -30,7 +32,7 @@ fn counts_and_sessions(kind: Kind) {
     std::os::unix::fs::symlink("x", m.path("s")).expect("symlink");
     std::fs::write(m.path("gone"), b"bye").expect("write");
     std::fs::remove_file(m.path("gone")).expect("unlink");
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(1500));
 
     let json = stats(&store, &["--json"]);
     assert_eq!(
@@ -56,6 +58,15 @@ fn counts_and_sessions(kind: Kind) {
         "1 False"
     );
     assert_eq!(py(&json, "d['cost']['storage_usd_per_month'] > 0"), "True");
+    // The mount published what it asked of the store.
+    assert_eq!(
+        py(
+            &json,
+            &format!("{mine}[0]['requests'] is not None and len({mine}[0]['requests']) > 0")
+        ),
+        "True",
+        "{json}"
+    );
 
     let text = stats(&store, &[]);
     for want in [
