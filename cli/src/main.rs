@@ -8,6 +8,7 @@ use clap::Parser;
 mod args;
 mod commands;
 mod helper;
+mod json;
 mod printer;
 
 use args::{Cli, Command};

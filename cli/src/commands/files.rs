@@ -12,9 +12,10 @@ use dynamofs_core::fs::{Attr, OpenMode, RenameFlags, SetAttr};
 use dynamofs_core::inode::FileType;
 use dynamofs_core::path::{self, Walk};
 
-use super::ls::{json_string, local_time, mode_string, type_name, Names};
+use super::ls::{local_time, mode_string, type_name, Names};
 use super::target::{self, fs_error, FsPath, Opened, Sources};
 use crate::args::GlobalArgs;
+use crate::json::Json;
 use crate::printer::Printer;
 
 /// Bytes read per call: many blocks, fetched in parallel by core.
@@ -549,13 +550,10 @@ pub async fn run_stat(
         }
     }
     if args.json {
-        let text = if args.targets.len() == 1 {
-            objects.concat()
-        } else {
-            format!("[{}]", objects.join(", "))
-        };
-        if !objects.is_empty() || args.targets.len() > 1 {
-            writeln!(out, "{text}")?;
+        if args.targets.len() > 1 {
+            writeln!(out, "{}", Json::A(objects).spaced())?;
+        } else if let Some(obj) = objects.first() {
+            writeln!(out, "{}", obj.spaced())?;
         }
     }
     out.flush()?;
@@ -633,37 +631,32 @@ fn utc(ns: i64) -> String {
         .to_string()
 }
 
-fn stat_json(p: &[u8], a: &Attr, link: Option<&[u8]>, names: &Names) -> String {
+fn stat_json(p: &[u8], a: &Attr, link: Option<&[u8]>, names: &Names) -> Json {
     let name = path::split_last(p)
         .map(|(_, n)| n)
         .unwrap_or_else(|| p.to_vec());
-    format!(
-        "{{\"path\": {}, \"name\": {}, \"type\": \"{}\", \"mode\": \"{:04o}\", \"size\": {}, \
-         \"blocks\": {}, \"blksize\": {}, \"ino\": {}, \"nlink\": {}, \"uid\": {}, \"gid\": {}, \
-         \"user\": {}, \"group\": {}, \"atime\": \"{}\", \"mtime\": \"{}\", \"ctime\": \"{}\", \
-         \"btime\": \"{}\", \"atime_ns\": {}, \"mtime_ns\": {}, \"ctime_ns\": {}, \"btime_ns\": {}, \
-         \"target\": {}}}",
-        json_string(p),
-        json_string(&name),
-        type_name(a.kind),
-        a.perm,
-        a.size,
-        a.blocks,
-        a.blksize,
-        a.ino,
-        a.nlink,
-        a.uid,
-        a.gid,
-        json_string(names.user(a.uid).as_bytes()),
-        json_string(names.group(a.gid).as_bytes()),
-        utc(a.atime),
-        utc(a.mtime),
-        utc(a.ctime),
-        utc(a.btime),
-        a.atime,
-        a.mtime,
-        a.ctime,
-        a.btime,
-        link.map(json_string).unwrap_or_else(|| "null".into()),
-    )
+    Json::obj([
+        ("path", Json::bytes(p)),
+        ("name", Json::bytes(&name)),
+        ("type", Json::s(type_name(a.kind))),
+        ("mode", Json::S(format!("{:04o}", a.perm))),
+        ("size", Json::U(a.size)),
+        ("blocks", Json::U(a.blocks)),
+        ("blksize", Json::U(a.blksize.into())),
+        ("ino", Json::U(a.ino)),
+        ("nlink", Json::U(a.nlink)),
+        ("uid", Json::U(a.uid.into())),
+        ("gid", Json::U(a.gid.into())),
+        ("user", Json::S(names.user(a.uid))),
+        ("group", Json::S(names.group(a.gid))),
+        ("atime", Json::S(utc(a.atime))),
+        ("mtime", Json::S(utc(a.mtime))),
+        ("ctime", Json::S(utc(a.ctime))),
+        ("btime", Json::S(utc(a.btime))),
+        ("atime_ns", Json::I(a.atime)),
+        ("mtime_ns", Json::I(a.mtime)),
+        ("ctime_ns", Json::I(a.ctime)),
+        ("btime_ns", Json::I(a.btime)),
+        ("target", link.map_or(Json::Null, Json::bytes)),
+    ])
 }

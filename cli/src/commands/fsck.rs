@@ -9,8 +9,9 @@ use comfy_table::Cell;
 use dynamofs_core::check::Problem;
 use dynamofs_core::fsck::{self, Outcome};
 
-use super::stats::{right, short, table, Json};
+use super::stats::{right, short, table};
 use crate::args::GlobalArgs;
+use crate::json::Json;
 use crate::printer::Printer;
 
 /// Check a file system's consistency, and repair what is safe.

@@ -13,8 +13,9 @@ use dynamofs_core::session::{Session, SessionInfo};
 use dynamofs_core::store::Store;
 use dynamofs_core::superblock::{now_ns, Superblock};
 
-use super::stats::{confirm, expiry, right, short, span, table, Json};
+use super::stats::{confirm, expiry, right, short, span, table};
 use crate::args::GlobalArgs;
+use crate::json::Json;
 use crate::printer::Printer;
 
 /// List the locks held on a file system, and break them.

@@ -11,6 +11,7 @@ use dynamofs_core::path::{self, Listed, Walk};
 
 use super::target::{self, fs_error, Opened};
 use crate::args::GlobalArgs;
+use crate::json::Json;
 use crate::printer::Printer;
 
 /// List directory contents in a file system, without mounting it.
@@ -157,7 +158,7 @@ pub async fn run(
         let mut text = b"[".to_vec();
         for (i, obj) in ls.json.iter().enumerate() {
             text.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
-            text.extend_from_slice(obj.as_bytes());
+            text.extend_from_slice(obj.spaced().to_string().as_bytes());
         }
         text.extend_from_slice(if ls.json.is_empty() { b"]\n" } else { b"\n]\n" });
         ls.out.write_all(&text)?;
@@ -174,7 +175,7 @@ struct Lister<'a> {
     args: &'a LsArgs,
     printer: &'a Printer,
     names: Names,
-    json: Vec<String>,
+    json: Vec<Json>,
     failed: bool,
     printed_any: bool,
     out: std::io::Stdout,
@@ -359,50 +360,30 @@ impl Lister<'_> {
     }
 }
 
-fn json_object(r: &Row) -> String {
+fn json_object(r: &Row) -> Json {
     let a = &r.attr;
     let secs = a.mtime.div_euclid(1_000_000_000);
     let nanos = a.mtime.rem_euclid(1_000_000_000) as u32;
     let mtime = chrono::DateTime::from_timestamp(secs, nanos)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string())
         .unwrap_or_default();
-    format!(
-        "{{\"name\": {}, \"path\": {}, \"type\": \"{}\", \"mode\": \"{:04o}\", \"nlink\": {}, \"uid\": {}, \"gid\": {}, \"size\": {}, \"mtime\": \"{mtime}\", \"mtime_ns\": {}, \"ino\": {}, \"target\": {}}}",
-        json_string(&r.name),
-        json_string(&r.path),
-        type_name(a.kind),
-        a.perm,
-        a.nlink,
-        a.uid,
-        a.gid,
-        a.size,
-        a.mtime,
-        a.ino,
-        r.target
-            .as_deref()
-            .map(json_string)
-            .unwrap_or_else(|| "null".into()),
-    )
-}
-
-/// A JSON string of bytes taken as UTF-8 (invalid sequences as U+FFFD).
-pub fn json_string(b: &[u8]) -> String {
-    let s = String::from_utf8_lossy(b);
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    Json::obj([
+        ("name", Json::bytes(&r.name)),
+        ("path", Json::bytes(&r.path)),
+        ("type", Json::s(type_name(a.kind))),
+        ("mode", Json::S(format!("{:04o}", a.perm))),
+        ("nlink", Json::U(a.nlink)),
+        ("uid", Json::U(a.uid.into())),
+        ("gid", Json::U(a.gid.into())),
+        ("size", Json::U(a.size)),
+        ("mtime", Json::S(mtime)),
+        ("mtime_ns", Json::I(a.mtime)),
+        ("ino", Json::U(a.ino)),
+        (
+            "target",
+            r.target.as_deref().map_or(Json::Null, Json::bytes),
+        ),
+    ])
 }
 
 pub fn type_name(k: FileType) -> &'static str {
@@ -601,12 +582,6 @@ mod tests {
         assert_eq!(human(10 * 1024 + 1), "11K");
         assert_eq!(human(3 << 20), "3.0M");
         assert_eq!(human((1 << 20) - 1), "1.0M");
-    }
-
-    #[test]
-    fn json_escapes() {
-        assert_eq!(json_string(b"a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
-        assert_eq!(json_string(&[0xff]), "\"\u{fffd}\"");
     }
 
     #[test]

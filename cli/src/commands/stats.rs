@@ -14,6 +14,7 @@ use dynamofs_core::store::{self as core_store, RequestKind};
 use dynamofs_core::superblock::now_ns;
 
 use crate::args::GlobalArgs;
+use crate::json::Json;
 use crate::printer::Printer;
 
 /// Show what a file system holds, which mounts use it, and what it costs.
@@ -374,85 +375,6 @@ fn table_json(t: stats::TableStats) -> Json {
 // ---------------------------------------------------------------------------
 // Output helpers shared by fsck, lock and stats.
 
-/// Enough of JSON for reports (the binary carries no JSON library).
-#[derive(Clone, Debug)]
-pub enum Json {
-    Null,
-    Bool(bool),
-    U(u64),
-    I(i64),
-    F(f64),
-    S(String),
-    A(Vec<Json>),
-    O(Vec<(String, Json)>),
-}
-
-impl Json {
-    pub fn s(s: &str) -> Json {
-        Json::S(s.to_string())
-    }
-
-    pub fn obj<const N: usize>(fields: [(&str, Json); N]) -> Json {
-        Json::O(
-            fields
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        )
-    }
-}
-
-fn write_str(f: &mut std::fmt::Formatter<'_>, s: &str) -> std::fmt::Result {
-    f.write_str("\"")?;
-    for c in s.chars() {
-        match c {
-            '"' => f.write_str("\\\"")?,
-            '\\' => f.write_str("\\\\")?,
-            '\n' => f.write_str("\\n")?,
-            '\r' => f.write_str("\\r")?,
-            '\t' => f.write_str("\\t")?,
-            c if (c as u32) < 0x20 => write!(f, "\\u{:04x}", c as u32)?,
-            c => write!(f, "{c}")?,
-        }
-    }
-    f.write_str("\"")
-}
-
-impl std::fmt::Display for Json {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Json::Null => f.write_str("null"),
-            Json::Bool(b) => write!(f, "{b}"),
-            Json::U(n) => write!(f, "{n}"),
-            Json::I(n) => write!(f, "{n}"),
-            Json::F(x) if x.is_finite() => write!(f, "{x}"),
-            Json::F(_) => f.write_str("null"),
-            Json::S(s) => write_str(f, s),
-            Json::A(v) => {
-                f.write_str("[")?;
-                for (i, x) in v.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(",")?;
-                    }
-                    write!(f, "{x}")?;
-                }
-                f.write_str("]")
-            }
-            Json::O(v) => {
-                f.write_str("{")?;
-                for (i, (k, x)) in v.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(",")?;
-                    }
-                    write_str(f, k)?;
-                    write!(f, ":{x}")?;
-                }
-                f.write_str("}")
-            }
-        }
-    }
-}
-
 /// A table for stdout: box drawing on a terminal, plain ASCII in a pipe.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
@@ -542,22 +464,6 @@ pub fn confirm(what: &str, yes: bool) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_escapes_and_nests() {
-        let j = Json::obj([
-            ("a", Json::s("q\"b\\s\n\u{1}é")),
-            (
-                "n",
-                Json::A(vec![Json::U(1), Json::I(-2), Json::F(0.5), Json::Null]),
-            ),
-            ("f", Json::F(f64::NAN)),
-        ]);
-        assert_eq!(
-            j.to_string(),
-            r#"{"a":"q\"b\\s\n\u0001é","n":[1,-2,0.5,null],"f":null}"#
-        );
-    }
 
     #[test]
     fn sizes_and_spans() {
