@@ -29,24 +29,8 @@ use crate::session::SessionInfo;
 use crate::store::{show_bytes, Attrs, Item, Key, Store, Table, Value};
 use crate::superblock::{now_ns, Superblock};
 
-// Layouts owned by `fs` (entry.rs, orphan.rs), private to it: repeated here.
-pub(crate) const ENTRY_INO: &str = "i";
-pub(crate) const ENTRY_TYPE: &str = "t";
-pub(crate) const ORPHAN_TAG: u8 = b'o';
-pub(crate) const ORPHAN_SHARDS: u64 = 16;
-
-/// The directory counter an entry is counted in. Must stay the same
-/// function as the one creates and removes use (`fs::entry::shard_of`,
-/// FNV-1a of the name): the checker's per-counter totals, and so the
-/// model tests, catch any drift.
-pub fn shard_of(name: &[u8]) -> u8 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h % DIR_SHARDS as u64) as u8
-}
+use crate::fs::layout::ORPHAN_SHARDS;
+pub(crate) use crate::fs::layout::{orphan_key, shard_of, ENTRY_INO, ENTRY_TYPE, ORPHAN_TAG};
 
 /// What [`check`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -162,11 +146,6 @@ fn num(a: &Attrs, n: &str) -> Result<i64, String> {
     }
 }
 
-pub(crate) fn orphan_key(ino: u64) -> Key {
-    let shard = (ino % ORPHAN_SHARDS) as u8;
-    Key::new(vec![ORPHAN_TAG, shard], crate::schema::ino_bytes(ino))
-}
-
 /// An entry's inode number and type.
 pub(crate) fn decode_entry(a: &Attrs) -> Result<(u64, FileType), String> {
     let ino = a.get(ENTRY_INO).and_then(Value::as_n).filter(|n| *n > 0);
@@ -202,7 +181,7 @@ impl Scan {
             Some(ORPHAN_TAG) => {
                 let ino = <[u8; 8]>::try_from(key.s.as_slice()).map(u64::from_be_bytes);
                 match ino {
-                    Ok(i) if key.p == [ORPHAN_TAG, (i % ORPHAN_SHARDS) as u8] => {
+                    Ok(i) if key.p == [ORPHAN_TAG, (i % ORPHAN_SHARDS as u64) as u8] => {
                         self.orphans.insert(i);
                     }
                     _ => out.push(damaged("not an orphan record key")),

@@ -6,36 +6,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::{Block, Problem, Scan};
 use crate::inode::FileType;
 use crate::locks::{attr as lock_attr, LockRecord};
-use crate::schema::ino_bytes;
 use crate::store::{item_size, Attrs, Item, Key, Value};
 
-// Layouts owned by `fs` (block.rs, orphan.rs) and `locks`, private to
-// them: repeated here.
-pub(crate) const BLOCK_TAG: u8 = b'b';
-const BLOCK_S: &[u8] = b"d";
-/// Block attribute: length of the decoded bytes.
-const BLOCK_LENGTH: &str = "n";
-pub(crate) const GENERATION_TAG: u8 = b'g';
-/// Dead-generation attribute: how many blocks the generation may have.
-pub(crate) const GENERATION_BLOCKS: &str = "n";
+pub(crate) use crate::fs::layout::{block_key, dead_generation_key, GENERATION_TAG};
+use crate::fs::layout::{BLOCK_LENGTH, BLOCK_S, BLOCK_TAG, GENERATION_BLOCKS, ORPHAN_SHARDS};
 /// Format byte in front of a lock item's postcard-encoded records.
 const LOCK_RECORDS_FORMAT: u8 = 1;
-
-pub(crate) fn block_key(ino: u64, generation: u64, index: u64) -> Key {
-    let mut p = Vec::with_capacity(25);
-    p.push(BLOCK_TAG);
-    p.extend_from_slice(&ino.to_be_bytes());
-    p.extend_from_slice(&generation.to_be_bytes());
-    p.extend_from_slice(&index.to_be_bytes());
-    Key::new(p, BLOCK_S)
-}
-
-pub(crate) fn dead_generation_key(ino: u64, generation: u64) -> Key {
-    let mut s = ino_bytes(ino).to_vec();
-    s.extend_from_slice(&generation.to_be_bytes());
-    let shard = (ino % super::ORPHAN_SHARDS) as u8;
-    Key::new(vec![GENERATION_TAG, shard], s)
-}
 
 fn be(b: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b.try_into().ok()?))
@@ -83,7 +59,7 @@ impl Scan {
         let generation = key.s.get(8..).and_then(be);
         match (ino, generation) {
             (Some(ino), Some(g))
-                if key.p == [GENERATION_TAG, (ino % super::ORPHAN_SHARDS) as u8] =>
+                if key.p == [GENERATION_TAG, (ino % ORPHAN_SHARDS as u64) as u8] =>
             {
                 let n = attrs.get(GENERATION_BLOCKS).and_then(Value::as_n);
                 let blocks = n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);

@@ -10,14 +10,14 @@ use crate::store::{Attrs, Item, Key, Value};
 
 /// Partition tag of data blocks.
 pub const BLOCK_TAG: u8 = b'b';
-const BLOCK_S: &[u8] = b"d";
+pub const BLOCK_S: &[u8] = b"d";
 
 // Block attributes: payload, encoding, checksum and length of the decoded
 // bytes.
 const DATA: &str = "d";
 const ENCODING: &str = "e";
 const CHECKSUM: &str = "k";
-const LENGTH: &str = "n";
+pub const BLOCK_LENGTH: &str = "n";
 
 const RAW: i64 = 0;
 const LZ4: i64 = 1;
@@ -46,7 +46,7 @@ pub fn encode(data: &[u8], compress: bool) -> Attrs {
         }
     }
     a.insert(CHECKSUM.into(), Value::N(crc32fast::hash(data) as i64));
-    a.insert(LENGTH.into(), Value::N(data.len() as i64));
+    a.insert(BLOCK_LENGTH.into(), Value::N(data.len() as i64));
     a
 }
 
@@ -64,7 +64,7 @@ pub fn decode(item: &Item, block_size: u32) -> FsResult<Vec<u8>> {
         .and_then(Value::as_b)
         .ok_or_else(|| bad("no data attribute".into()))?;
     let len = a
-        .get(LENGTH)
+        .get(BLOCK_LENGTH)
         .and_then(Value::as_n)
         .filter(|n| (0..=block_size as i64).contains(n))
         .ok_or_else(|| bad("length missing or out of range".into()))? as usize;

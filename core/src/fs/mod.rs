@@ -28,6 +28,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use attr::{Attr, SetAttr, TimeSet};
+
+/// The keys and attributes `fs` writes, for code that reads the tables
+/// directly (the checker, fsck): one definition, so they cannot drift.
+pub mod layout {
+    pub use super::block::{block_key, BLOCK_LENGTH, BLOCK_S, BLOCK_TAG};
+    pub use super::entry::{shard_of, ENTRY_INO, ENTRY_TYPE};
+    pub use super::orphan::{
+        dead_generation_key, orphan_key, orphan_put, GENERATION_BLOCKS, GENERATION_TAG,
+        ORPHAN_SHARDS, ORPHAN_TAG,
+    };
+}
 pub use file::{OpenMode, MAX_FILE_SIZE};
 pub use readdir::{DirEntry, DirHandle};
 pub use rename::RenameFlags;

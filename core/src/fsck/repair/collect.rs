@@ -1,11 +1,11 @@
 //! Orphans: made of leaked inodes, and collected.
 
 use super::{as_read, bumped, commit, delete, get, n, one, Ctx, State};
-use crate::check::{block_key, dead_generation_key, orphan_key};
 use crate::error::{FsError, FsResult};
+use crate::fs::layout::{block_key, dead_generation_key, orphan_put};
 use crate::inode::inode_key;
 use crate::schema::attr;
-use crate::store::{Attrs, BatchWrite, Change, Cond, Table, Value, Write};
+use crate::store::{BatchWrite, Change, Cond, Table, Value, Write};
 use crate::superblock::now_ns;
 
 /// Give an inode no name points to an orphan record (and link count 0),
@@ -22,8 +22,6 @@ pub(super) async fn orphan(
     if n(&it, attr::NLINK) != Some(nlink as i64) {
         return Ok(vec![]);
     }
-    let mut a = Attrs::new();
-    a.insert("t".into(), Value::N(now_ns()));
     let w = vec![
         Write::Update {
             table: Table::Meta,
@@ -31,12 +29,7 @@ pub(super) async fn orphan(
             changes: vec![Change::set(attr::NLINK, Value::N(0)), bumped(&it)],
             cond: Some(as_read(&it, &[attr::NLINK, attr::CTIME])),
         },
-        Write::Put {
-            table: Table::Meta,
-            key: orphan_key(ino),
-            attrs: a,
-            cond: None,
-        },
+        orphan_put(ino, now_ns()),
     ];
     commit(ctx, w).await?;
     st.new_orphans.push(ino);
