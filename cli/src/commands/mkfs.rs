@@ -1,6 +1,5 @@
 //! `dynamofs mkfs`: create a file system.
 
-use std::os::unix::fs::MetadataExt;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -18,7 +17,10 @@ pub async fn run(
     let (src, opened) = super::open_source(global, &args.source).await?;
     let (root_uid, root_gid) = match args.root_owner {
         Some(o) => o,
-        None => invoking_user()?,
+        None => {
+            let c = super::target::invoking_caller()?;
+            (c.uid, c.gid)
+        }
     };
     let opts = MkfsOptions {
         block_size: args.block_size,
@@ -47,11 +49,4 @@ pub async fn run(
         sb.compression
     ));
     Ok(ExitCode::SUCCESS)
-}
-
-/// The real user running the command, read from /proc (no libc needed).
-fn invoking_user() -> anyhow::Result<(u32, u32)> {
-    let m = std::fs::metadata("/proc/self")
-        .context("cannot read /proc/self to find the invoking user; pass --root-owner UID:GID")?;
-    Ok((m.uid(), m.gid()))
 }

@@ -264,11 +264,8 @@ async fn serve(
         .with_context(|| format!("cannot open {source}"))?;
     match Superblock::load(opened.store.as_ref()).await {
         Err(SuperblockError::Missing { .. }) if opts.create => {
-            let owner = std::fs::metadata("/proc/self").map(|m| {
-                use std::os::unix::fs::MetadataExt;
-                (m.uid(), m.gid())
-            });
-            let (root_uid, root_gid) = owner.unwrap_or((0, 0));
+            let me = super::target::invoking_caller()?;
+            let (root_uid, root_gid) = (me.uid, me.gid);
             let mk = MkfsOptions {
                 root_uid,
                 root_gid,
