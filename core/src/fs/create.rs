@@ -56,6 +56,17 @@ struct Spec<'a> {
     target: Option<&'a [u8]>,
 }
 
+impl Spec<'_> {
+    /// A node with no device number and no link target.
+    fn plain(mode: u32) -> Spec<'static> {
+        Spec {
+            mode,
+            rdev: 0,
+            target: None,
+        }
+    }
+}
+
 impl Fs {
     async fn make(
         &self,
@@ -205,18 +216,7 @@ impl Fs {
         mode: u32,
     ) -> FsResult<Attr> {
         let mode = FileType::Directory.bits() | (mode & 0o7777);
-        let n = self
-            .make(
-                caller,
-                parent,
-                name,
-                Spec {
-                    mode,
-                    rdev: 0,
-                    target: None,
-                },
-            )
-            .await?;
+        let n = self.make(caller, parent, name, Spec::plain(mode)).await?;
         Ok(n.attr(self.sb.block_size))
     }
 
@@ -231,19 +231,7 @@ impl Fs {
         exclusive: bool,
     ) -> FsResult<(Attr, bool)> {
         let mode = FileType::Regular.bits() | (mode & 0o7777);
-        match self
-            .make(
-                caller,
-                parent,
-                name,
-                Spec {
-                    mode,
-                    rdev: 0,
-                    target: None,
-                },
-            )
-            .await
-        {
+        match self.make(caller, parent, name, Spec::plain(mode)).await {
             Ok(n) => Ok((n.attr(self.sb.block_size), true)),
             Err(e) if e.errno() == Errno::EEXIST && !exclusive => {
                 let (_, n) = self.resolve(caller, parent, name, true).await?;
