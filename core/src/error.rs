@@ -36,6 +36,7 @@ pub enum Errno {
     ELOOP = 40,
     ENODATA = 61,
     EOPNOTSUPP = 95,
+    ESTALE = 116,
 }
 
 impl Errno {

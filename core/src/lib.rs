@@ -5,9 +5,11 @@
 
 pub mod caller;
 pub mod check;
+pub mod client;
 pub mod error;
 pub mod fs;
 pub mod fsck;
+pub mod held;
 pub mod inode;
 pub mod locks;
 pub mod mkfs;

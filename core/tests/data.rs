@@ -167,9 +167,10 @@ async fn holes_and_truncation(backend: Arc<dyn Store>) {
         .await
         .expect("truncate");
     assert_eq!(a.size, 0);
-    // Foreground: read the inode, one transaction, the new attributes. The
-    // background collector's batch deletes may run meanwhile; they are not
-    // part of the call (and are checked below by the empty table).
+    // Foreground: read the inode, one transaction. The background
+    // collector lists the sessions (one Query: it waits for clients that
+    // hold the file open) and deletes the old blocks in batches, which are
+    // not part of the call (and are checked below by the empty table).
     let foreground: u64 = [
         RequestKind::Query,
         RequestKind::GetItem,
@@ -248,7 +249,8 @@ async fn append_and_unlink_while_open(backend: Arc<dyn Store>) {
     assert!(fs.orphans().await.expect("orphans").is_empty());
     assert_eq!(
         fs.getattr(f.ino).await.err().map(|e| e.errno()),
-        Some(Errno::ENOENT)
+        Some(Errno::ESTALE),
+        "a collected inode is a stale handle"
     );
 }
 

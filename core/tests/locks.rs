@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use dynamofs_core::error::{Errno, FsError};
 use dynamofs_core::locks::{lock_key, LockKind, LockRecord, LockRequest, LockType, Locks, TO_EOF};
-use dynamofs_core::session::{Session, DEFAULT_TTL};
+use dynamofs_core::session::{Beat, Session, DEFAULT_TTL};
 use dynamofs_core::store::{self, Attrs, Counters, Store, Table, Value, Write};
 use dynamofs_core::superblock::now_ns;
 
@@ -366,7 +366,7 @@ async fn release_on_close_and_end(store: Arc<dyn Store>) {
         .expect("ino2");
     assert_eq!(
         sorted(
-            Locks::session_inodes(store.as_ref(), a.session.id())
+            Locks::session_inodes(store.as_ref(), &a.session.id())
                 .await
                 .expect("index")
         ),
@@ -403,7 +403,7 @@ async fn release_on_close_and_end(store: Arc<dyn Store>) {
         all.iter().all(|(_, r)| r.session == b.session.id()),
         "{all:?}"
     );
-    assert!(Locks::session_inodes(store.as_ref(), a.session.id())
+    assert!(Locks::session_inodes(store.as_ref(), &a.session.id())
         .await
         .expect("index")
         .is_empty());
@@ -515,8 +515,9 @@ async fn expired_sessions(store: Arc<dyn Store>) {
     );
     tokio::time::sleep(Duration::from_millis(450)).await;
 
-    // Not reaped yet, but dead: its locks no longer block, and F_GETLK
-    // does not report them.
+    // Not reaped yet, but its heartbeat stood still for its TTL since
+    // `live` first saw it: its locks no longer block, and F_GETLK does not
+    // report them.
     assert_eq!(seen(&live, W, 0, TO_EOF).await, None);
     live.locks
         .check_io(INO, 1, 0, 10, true)
@@ -532,25 +533,24 @@ async fn expired_sessions(store: Arc<dyn Store>) {
         "{held:?}"
     );
 
-    // Reaping removes dead sessions and what they held, not live ones.
-    let reaped = Session::reap_expired(store.as_ref(), now_ns())
-        .await
-        .expect("reap");
-    assert_eq!(
-        sorted_s(reaped),
-        sorted_s(vec![dead.session.id().into(), dead2.session.id().into()])
-    );
+    // Reaping removes sessions seen standing still for their TTL, and what
+    // they held; `dead2` was never looked at, so it is watched first.
+    let reaped = live.session.reap_dead().await.expect("reap");
+    assert_eq!(reaped, vec![dead.session.id()]);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let reaped = live.session.reap_dead().await.expect("reap");
+    assert_eq!(reaped, vec![dead2.session.id()]);
     let all = Locks::list_all(store.as_ref()).await.expect("list_all");
     assert!(
         all.iter().all(|(_, r)| r.session == live.session.id()),
         "{all:?}"
     );
     for d in [&dead, &dead2] {
-        assert!(Locks::session_inodes(store.as_ref(), d.session.id())
+        assert!(Locks::session_inodes(store.as_ref(), &d.session.id())
             .await
             .expect("index")
             .is_empty());
-        assert!(Session::get(store.as_ref(), d.session.id())
+        assert!(Session::get(store.as_ref(), &d.session.id())
             .await
             .expect("get")
             .is_none());
@@ -561,34 +561,50 @@ async fn expired_sessions(store: Arc<dyn Store>) {
         .into_iter()
         .map(|s| s.id)
         .collect();
-    assert_eq!(ids, [live.session.id().to_string()]);
+    assert_eq!(ids, [live.session.id()]);
     assert!(Session::reap_expired(store.as_ref(), now_ns())
         .await
         .expect("reap")
         .is_empty());
 
-    // A reaped session that comes back registers again under its id.
-    dead.session.heartbeat().await.expect("heartbeat");
-    let back = Session::get(store.as_ref(), dead.session.id())
+    // A reaped session that comes back has lost its lease: it says so,
+    // takes a new id, and forgets the locks it held.
+    let losses = dead.session.lease_losses();
+    let old = dead.session.id();
+    assert_eq!(
+        dead.session.heartbeat().await.expect("heartbeat"),
+        Beat::Registered { old: old.clone() }
+    );
+    assert!(losses.has_changed().expect("watch"), "listeners are told");
+    assert_ne!(dead.session.id(), old);
+    assert_eq!(dead.locks.lease_lost(), vec![INO]);
+    assert!(Session::get(store.as_ref(), &dead.session.id())
         .await
         .expect("get")
-        .expect("registered again");
-    assert!(back.expires > now_ns());
+        .is_some());
     dead.locks
         .setlk(INO2, &posix(W, 0, 0, 1))
         .await
-        .expect("locks again");
-    // Without a heartbeat first: taking a lock notices the session is gone,
-    // registers it again, and takes the lock.
+        .expect("locks again, under the new id");
+    // Without a heartbeat first: taking a lock notices that the lease ran
+    // out, registers a new id, and takes the lock under it.
+    let old2 = dead2.session.id();
     dead2
         .locks
         .setlk(INO2, &posix(W, 1, 1, 1))
         .await
-        .expect("re-registered by the lock client");
-    assert!(Session::get(store.as_ref(), dead2.session.id())
+        .expect("taken under a new session");
+    assert_ne!(dead2.session.id(), old2);
+    let holders: Vec<String> = Locks::list_inode(store.as_ref(), INO2)
         .await
-        .expect("get")
-        .is_some());
+        .expect("list")
+        .into_iter()
+        .map(|r| r.session)
+        .collect();
+    assert_eq!(
+        sorted_s(holders),
+        sorted_s(vec![dead.session.id(), dead2.session.id()])
+    );
     for d in [&dead, &dead2] {
         d.session.end().await;
     }
@@ -607,15 +623,76 @@ async fn expired_sessions(store: Arc<dyn Store>) {
         Errno::EAGAIN,
         "heartbeating session keeps its lock"
     );
-    let reaped = Session::reap_expired(store.as_ref(), now_ns())
-        .await
-        .expect("reap");
-    assert!(!reaped.contains(&beating.session.id().to_string()));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let reaped = live.session.reap_dead().await.expect("reap");
+    assert!(!reaped.contains(&beating.session.id()));
+    assert!(beating.session.lease_valid());
     beating.session.end().await;
     live.locks
         .setlk(INO2, &flock(R, 1))
         .await
         .expect("after end");
+}
+
+/// A session is judged by its heartbeat standing still on the judge's own
+/// clock, never by its wall-clock expiry: a dead client whose clock ran an
+/// hour ahead does not keep its locks for an hour.
+async fn wall_clocks_do_not_matter(store: Arc<dyn Store>) {
+    let live = client(&store, DEFAULT_TTL).await;
+    let ahead = client(&store, Duration::from_millis(300)).await;
+    ahead
+        .locks
+        .setlk(INO, &posix(W, 0, TO_EOF, 1))
+        .await
+        .expect("lock");
+    let w = Write::Update {
+        table: Table::Meta,
+        key: dynamofs_core::session::session_key(&ahead.session.id()),
+        changes: vec![dynamofs_core::store::Change::set(
+            dynamofs_core::session::attr::EXPIRES,
+            Value::N(now_ns() + 3_600_000_000_000),
+        )],
+        cond: None,
+    };
+    store.write(&w).await.expect("skew the expiry");
+    assert_eq!(
+        errno(live.locks.setlk(INO, &posix(W, 0, 0, 1)).await),
+        Errno::EAGAIN
+    );
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    live.locks
+        .setlk(INO, &posix(W, 0, 0, 1))
+        .await
+        .expect("dead after its TTL on our clock");
+    // And a live client whose clock is far behind (its expiry already past
+    // by ours) keeps its locks while it heartbeats.
+    let behind = client(&store, Duration::from_millis(600)).await;
+    behind.session.start_heartbeat();
+    behind
+        .locks
+        .setlk(INO2, &posix(W, 0, 0, 1))
+        .await
+        .expect("lock");
+    let w = Write::Update {
+        table: Table::Meta,
+        key: dynamofs_core::session::session_key(&behind.session.id()),
+        changes: vec![dynamofs_core::store::Change::set(
+            dynamofs_core::session::attr::EXPIRES,
+            Value::N(1),
+        )],
+        cond: None,
+    };
+    store.write(&w).await.expect("skew the expiry");
+    for _ in 0..4 {
+        assert_eq!(
+            errno(live.locks.setlk(INO2, &posix(W, 0, 0, 1)).await),
+            Errno::EAGAIN,
+            "a heartbeating session keeps its lock whatever its clock says"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    behind.session.end().await;
+    ahead.session.end().await;
 }
 
 fn sorted_s(mut v: Vec<String>) -> Vec<String> {
@@ -701,7 +778,7 @@ async fn list_and_break(store: Arc<dyn Store>) {
         errno(b.locks.setlk(INO2, &flock(R, 1)).await),
         Errno::EAGAIN
     );
-    let n = Locks::break_session(store.as_ref(), a.session.id())
+    let n = Locks::break_session(store.as_ref(), &a.session.id())
         .await
         .expect("break session");
     assert_eq!(n, 2);
@@ -711,7 +788,7 @@ async fn list_and_break(store: Arc<dyn Store>) {
         all.iter().all(|(_, r)| r.session == b.session.id()),
         "{all:?}"
     );
-    assert!(Locks::session_inodes(store.as_ref(), a.session.id())
+    assert!(Locks::session_inodes(store.as_ref(), &a.session.id())
         .await
         .expect("index")
         .is_empty());
@@ -766,7 +843,7 @@ async fn sessions_listed(store: Arc<dyn Store>) {
     let before = s.expires;
     tokio::time::sleep(Duration::from_millis(5)).await;
     a.session.heartbeat().await.expect("heartbeat");
-    let after = Session::get(store.as_ref(), a.session.id())
+    let after = Session::get(store.as_ref(), &a.session.id())
         .await
         .expect("get")
         .expect("there");
@@ -804,6 +881,7 @@ both!(
     release_on_close_and_end,
     request_costs,
     expired_sessions,
+    wall_clocks_do_not_matter,
     mandatory_checks,
     list_and_break,
     damaged_lock_item,

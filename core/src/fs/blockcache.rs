@@ -32,6 +32,22 @@ struct Inner {
     inflight: HashMap<BlockKey, watch::Receiver<()>>,
 }
 
+impl Inner {
+    fn drop_blocks(&mut self, ino: u64) {
+        let keys: Vec<BlockKey> = self
+            .lru
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| k.0 == ino)
+            .collect();
+        for k in keys {
+            if let Some(old) = self.lru.pop(&k) {
+                self.bytes -= old.len();
+            }
+        }
+    }
+}
+
 pub(super) struct BlockCache {
     limit: usize,
     inner: Mutex<Inner>,
@@ -71,17 +87,7 @@ impl BlockCache {
     /// Forget every block of an inode.
     pub fn drop_ino(&self, ino: u64) {
         let Ok(mut g) = self.inner.lock() else { return };
-        let keys: Vec<BlockKey> = g
-            .lru
-            .iter()
-            .map(|(k, _)| *k)
-            .filter(|k| k.0 == ino)
-            .collect();
-        for k in keys {
-            if let Some(old) = g.lru.pop(&k) {
-                g.bytes -= old.len();
-            }
-        }
+        g.drop_blocks(ino);
         g.versions.remove(&ino);
     }
 
@@ -101,6 +107,23 @@ impl BlockCache {
             g.versions.insert(ino, v);
         }
         same
+    }
+
+    /// Drop an inode's blocks if they were read under another version, but
+    /// keep the version they were read under: the next open still sees
+    /// that the file changed (and lets the kernel drop its pages too).
+    pub fn drop_if_changed(&self, ino: u64, v: Version) {
+        let changed = self
+            .inner
+            .lock()
+            .ok()
+            .and_then(|g| g.versions.get(&ino).copied())
+            .is_some_and(|old| old != v);
+        if changed {
+            if let Ok(mut g) = self.inner.lock() {
+                g.drop_blocks(ino);
+            }
+        }
     }
 
     /// Record the version after this client's own change, keeping blocks.

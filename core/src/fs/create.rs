@@ -239,7 +239,7 @@ impl Fs {
                 if n.is_dir() {
                     return Err(posix(Errno::EISDIR, "create over a directory"));
                 }
-                Ok((n.attr(self.sb.block_size), false))
+                Ok((self.attr_of(&n).await, false))
             }
             Err(e) => Err(e),
         }
@@ -339,7 +339,7 @@ impl Fs {
                         }),
                     );
                     self.remember(ino);
-                    return Ok(node.attr(self.sb.block_size));
+                    return Ok(self.attr_of(&node).await);
                 }
                 Outcome::Failed(0) => return Err(posix(Errno::EEXIST, "link target exists")),
                 Outcome::Failed(_) => tries.again().await?,

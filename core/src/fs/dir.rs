@@ -85,7 +85,7 @@ impl Fs {
         // what the kernel caches and shows.
         let (_, node) = self.resolve(caller, parent, name, true).await?;
         self.remember(node.inode.ino);
-        Ok(node.attr(self.sb.block_size))
+        Ok(self.attr_of(&node).await)
     }
 
     /// Resolve a name to its entry and node. `.` and `..` resolve too.
@@ -138,9 +138,19 @@ impl Fs {
         match self.node(e.ino, fresh).await {
             Ok(n) => Ok((e, n)),
             // The entry was just removed by another client: re-read once.
-            Err(err) if err.errno() == Errno::ENOENT && !fresh => {
+            Err(err) if err.errno() == Errno::ESTALE && !fresh => {
                 Box::pin(self.resolve(caller, parent, name, true)).await
             }
+            // A name that is there now but whose inode is not: the name is
+            // what was asked for, and it leads nowhere.
+            Err(err) if err.errno() == Errno::ESTALE => Err(posix(
+                Errno::ENOENT,
+                format!(
+                    "{} in directory {parent} names inode {} that does not exist",
+                    String::from_utf8_lossy(name),
+                    e.ino
+                ),
+            )),
             Err(err) => Err(err),
         }
     }

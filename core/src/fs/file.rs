@@ -1,31 +1,29 @@
-//! File data: open files, buffered writes flushed as whole blocks in
-//! parallel, reads of many blocks at once, truncation.
+//! Open files and reads: handles, the per-inode state they share, reads of
+//! many blocks at once and read-ahead. Writes and flushes are in `write`.
 //!
-//! Close-to-open consistency, as NFS: open reads the inode fresh; flush,
-//! fsync and close write the dirty blocks, then (and only then) the inode's
-//! size and mtime, so no reader ever sees a size whose blocks are missing.
-//! All handles of one inode in this client share one state, so they see
-//! each other's writes at once, and an unlinked file stays usable until its
-//! last close.
+//! Close-to-open consistency, as NFS: open reads the inode fresh, and so
+//! does every getattr, lock and flush with appends; whenever a fresh read
+//! finds that another client changed a file this client has open (and this
+//! client has nothing unflushed of it), the open state and the cached
+//! blocks follow (see [`Fs::refresh_open`]). All handles of one inode in
+//! this client share one state, so they see each other's writes at once,
+//! and an unlinked file stays usable until its last close.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{Mutex, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::Mutex;
 
 use crate::caller::Caller;
 use crate::error::{posix, Errno, FsError, FsResult};
 use crate::inode::FileType;
 use crate::perm;
 use crate::schema::attr;
-use crate::store::{Change, Cond, Key, Store, Table, Value, Write};
-use crate::superblock::now_ns;
+use crate::store::{Cond, Key, Store, Table, Value};
 
 use super::block::{self, block_key};
 use super::blockcache::{BlockCache, Version};
-use super::txn::Attempts;
 use super::Fs;
 
 /// Largest file: 16 TiB. Writes past it fail with EFBIG.
@@ -52,6 +50,11 @@ pub(super) struct OpenFile {
     /// Whole blocks waiting to be written, by index.
     pub(super) dirty: BTreeMap<u64, Vec<u8>>,
     pub(super) dirty_bytes: usize,
+    /// Bytes written with O_APPEND and not placed yet: they go at the end
+    /// of file as the store has it when the flush runs. `size` counts them.
+    pub(super) appended: Vec<u8>,
+    /// End of the furthest write (not append) since the last flush.
+    pub(super) written_end: u64,
     /// Size or mtime changed since the last flush.
     pub(super) changed: bool,
     pub(super) handles: u32,
@@ -72,12 +75,24 @@ impl OpenFile {
             ctime: node.inode.ctime,
             dirty: BTreeMap::new(),
             dirty_bytes: 0,
+            appended: Vec::new(),
+            written_end: 0,
             changed: false,
             handles: 0,
             ra_next: 0,
             ra_window: RA_FIRST,
             ra_issued: None,
         }
+    }
+
+    /// Nothing of this file is waiting to be written by this client.
+    pub(super) fn clean(&self) -> bool {
+        self.dirty.is_empty() && self.appended.is_empty() && !self.changed
+    }
+
+    /// Where the bytes appended since the last flush start locally.
+    pub(super) fn append_base(&self) -> u64 {
+        self.size - self.appended.len() as u64
     }
 }
 
@@ -91,9 +106,10 @@ const RA_BATCH_BYTES: u64 = 1 << 20;
 const BATCH_GET_BYTES: u64 = 12 << 20;
 
 #[derive(Clone)]
-struct Handle {
-    mode: OpenMode,
-    file: Arc<Mutex<OpenFile>>,
+pub(super) struct Handle {
+    pub(super) ino: u64,
+    pub(super) mode: OpenMode,
+    pub(super) file: Arc<Mutex<OpenFile>>,
     /// The file's data did not change since this client last read it, so
     /// cached pages may be kept (FOPEN_KEEP_CACHE).
     keep_cache: bool,
@@ -104,6 +120,10 @@ struct Handle {
 pub(super) struct Files {
     next: AtomicU64,
     handles: std::sync::Mutex<HashMap<u64, Handle>>,
+    /// Handles whose file's locks were lost with this client's lease:
+    /// their I/O fails with EIO until they are closed and the file opened
+    /// again, as on NFSv4.
+    lost: std::sync::Mutex<std::collections::HashSet<u64>>,
     pub(super) by_ino: std::sync::Mutex<HashMap<u64, Arc<Mutex<OpenFile>>>>,
     pub(super) dirty_total: AtomicUsize,
 }
@@ -117,13 +137,68 @@ impl Fs {
         self.sb.compression == "lz4"
     }
 
-    fn handle(&self, fh: u64) -> FsResult<Handle> {
+    /// An open handle, unless its locks were lost with the lease (EIO).
+    pub(super) fn handle(&self, fh: u64) -> FsResult<Handle> {
+        if self.files.lost.lock().is_ok_and(|l| l.contains(&fh)) {
+            return Err(posix(
+                Errno::EIO,
+                format!(
+                    "open file {fh}: its locks were lost with this client's lease; open it again"
+                ),
+            ));
+        }
         self.files
             .handles
             .lock()
             .ok()
             .and_then(|m| m.get(&fh).cloned())
             .ok_or_else(|| posix(Errno::EBADF, format!("no open file {fh}")))
+    }
+
+    /// EIO if the handle's locks were lost with this client's lease (or
+    /// EBADF if there is no such handle).
+    pub fn check_handle(&self, fh: u64) -> FsResult<()> {
+        self.handle(fh).map(|_| ())
+    }
+
+    /// Make every handle now open on `ino` fail with EIO until closed, and
+    /// drop what they buffered: this client lost its lease, so the locks
+    /// they wrote under may be held by another client now, whose data must
+    /// not be overwritten with this client's.
+    pub async fn lose_handles(&self, ino: u64) {
+        let fhs: Vec<u64> = self
+            .files
+            .handles
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, h)| h.ino == ino)
+                    .map(|(fh, _)| *fh)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if fhs.is_empty() {
+            return;
+        }
+        if let Ok(mut l) = self.files.lost.lock() {
+            l.extend(fhs);
+        }
+        let file = self
+            .files
+            .by_ino
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&ino).cloned());
+        if let Some(file) = file {
+            let mut f = file.lock().await;
+            if !f.clean() {
+                tracing::error!(
+                    ino,
+                    "lease lost: dropping data written under a lock this client no longer holds"
+                );
+            }
+            self.discard_locked(&mut f);
+        }
     }
 
     /// Open an inode; returns a handle number. The inode is read fresh.
@@ -147,7 +222,36 @@ impl Fs {
         if mode.write || mode.truncate {
             self.writable()?;
         }
+        // Held before the inode is read: a collector that checks which
+        // inodes this client holds after another client unlinked this one
+        // either sees the hold, or this read sees the unlink.
+        let held_before = self.hold(ino);
+        match self.open_held(caller, ino, mode, fresh, held_before).await {
+            Ok(fh) => Ok(fh),
+            Err(e) => {
+                self.unhold(ino).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn open_held(
+        &self,
+        caller: &Caller,
+        ino: u64,
+        mode: OpenMode,
+        fresh: bool,
+        held_before: bool,
+    ) -> FsResult<u64> {
         let node = self.node(ino, fresh).await?;
+        if node.inode.nlink == 0 && !held_before {
+            // Reached through a name another client removed: the kernel
+            // looks the name up again on ESTALE.
+            return Err(posix(
+                Errno::ESTALE,
+                format!("open: inode {ino} was removed"),
+            ));
+        }
         if node.is_dir() && (mode.write || mode.truncate) {
             return Err(posix(Errno::EISDIR, "open a directory for writing"));
         }
@@ -173,24 +277,20 @@ impl Fs {
         let keep_cache;
         {
             let mut f = file.lock().await;
-            if f.dirty.is_empty() && !f.changed {
-                // Close-to-open: take what other clients closed.
-                f.generation = node.inode.generation;
-                f.size = node.inode.size;
-                f.ctime = node.inode.ctime;
-            }
-            keep_cache = f.handles > 0 || self.blocks.revalidate(ino, version_of(&node.inode));
-            f.handles += 1;
+            // Close-to-open: take what other clients closed.
+            self.adopt(&mut f, &node);
+            keep_cache = self.blocks.revalidate(ino, version_of(&node.inode));
             if mode.truncate && mode.write && node.kind() == FileType::Regular {
                 self.truncate_locked(&mut f, 0).await?;
             }
+            f.handles += 1;
         }
-        self.hold(ino);
         let fh = self.files.next.fetch_add(1, Ordering::Relaxed) + 1;
         if let Ok(mut m) = self.files.handles.lock() {
             m.insert(
                 fh,
                 Handle {
+                    ino,
                     mode,
                     file,
                     keep_cache,
@@ -198,6 +298,95 @@ impl Fs {
             );
         }
         Ok(fh)
+    }
+
+    /// Take the store's view of an open file's size and data generation,
+    /// unless this client has something of it not yet written (then the
+    /// flush reconciles). Returns whether the data changed elsewhere.
+    pub(super) fn adopt(&self, f: &mut OpenFile, node: &super::node::Node) -> bool {
+        if !f.clean() || node.kind() != FileType::Regular {
+            return false;
+        }
+        let i = &node.inode;
+        let changed = f.generation != i.generation || f.size != i.size;
+        if f.generation != i.generation {
+            f.ra_next = 0;
+            f.ra_window = RA_FIRST;
+            f.ra_issued = None;
+        }
+        f.generation = i.generation;
+        f.size = i.size;
+        f.ctime = f.ctime.max(i.ctime);
+        changed
+    }
+
+    /// After a fresh read of an inode this client has open: follow what
+    /// other clients did to it (size, generation, and cached blocks that
+    /// are no longer current), so a getattr that shows another client's
+    /// append is followed by reads that return it. Skipped while the file
+    /// is busy here; its next operation sees the store anyway.
+    pub(super) fn refresh_open(&self, node: &super::node::Node) {
+        let ino = node.inode.ino;
+        let Some(file) = self
+            .files
+            .by_ino
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&ino).cloned())
+        else {
+            return;
+        };
+        if let Ok(mut f) = file.try_lock() {
+            if f.clean() {
+                self.adopt(&mut f, node);
+                self.blocks.drop_if_changed(ino, version_of(&node.inode));
+            }
+        };
+    }
+
+    /// The attributes to show of a node: what the store says, with the size
+    /// of what this client has written and not flushed yet. Without the
+    /// kernel's writeback cache the kernel takes the size it is told, and
+    /// its reads stop there: a stat of a file this client is writing must
+    /// not hide the writes.
+    pub(super) async fn attr_of(&self, node: &super::node::Node) -> super::attr::Attr {
+        let mut a = node.attr(self.sb.block_size);
+        if node.kind() != FileType::Regular {
+            return a;
+        }
+        let file = self
+            .files
+            .by_ino
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&node.inode.ino).cloned());
+        if let Some(file) = file {
+            let f = file.lock().await;
+            if !f.clean() {
+                a.size = f.size;
+                a.blocks = f.size.div_ceil(512);
+            }
+        }
+        a
+    }
+
+    /// Revalidate an open file against the store (taking a lock does this,
+    /// as on NFS): one fresh read. Returns whether its data changed since
+    /// this client last saw it, in which case cached pages must go.
+    pub async fn revalidate(&self, ino: u64) -> FsResult<bool> {
+        let node = self.node(ino, true).await?;
+        let file = self
+            .files
+            .by_ino
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&ino).cloned());
+        let same = self.blocks.revalidate(ino, version_of(&node.inode));
+        if let Some(file) = file {
+            let mut f = file.lock().await;
+            self.adopt(&mut f, &node);
+        }
+        Ok(!same)
     }
 
     /// Whether the kernel may keep its cached pages of this file: its data
@@ -217,6 +406,23 @@ impl Fs {
             return Ok(Vec::new());
         }
         let end = (offset + len as u64).min(f.size);
+        // Appends not placed yet are read from their buffer.
+        let base = f.append_base();
+        let mut out = if offset < base {
+            self.read_blocks(&mut f, offset, end.min(base)).await?
+        } else {
+            Vec::new()
+        };
+        if end > base {
+            let from = (offset.max(base) - base) as usize;
+            let to = (end - base) as usize;
+            out.extend_from_slice(&f.appended[from..to]);
+        }
+        Ok(out)
+    }
+
+    /// Bytes `offset..end` from dirty and stored blocks.
+    async fn read_blocks(&self, f: &mut OpenFile, offset: u64, end: u64) -> FsResult<Vec<u8>> {
         let bs = self.bs();
         let first = offset / bs;
         let last = (end - 1) / bs;
@@ -224,7 +430,7 @@ impl Fs {
             .filter(|i| !f.dirty.contains_key(i))
             .collect();
         let fetched = self.load_blocks(f.ino, f.generation, &missing).await?;
-        self.read_ahead(&mut f, offset, end);
+        self.read_ahead(f, offset, end);
         let mut out = Vec::with_capacity((end - offset) as usize);
         for i in first..=last {
             let data: Option<&[u8]> = match f.dirty.get(&i) {
@@ -351,216 +557,21 @@ impl Fs {
         Ok(out)
     }
 
-    /// Write at `offset` (at the end with O_APPEND); buffered until flush.
-    pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> FsResult<usize> {
-        let h = self.handle(fh)?;
-        if !h.mode.write {
-            return Err(posix(Errno::EBADF, "file not open for writing"));
-        }
-        self.writable()?;
-        let mut f = h.file.lock().await;
-        // Appends are atomic within this client: the offset is taken under
-        // the file's lock.
-        let offset = if h.mode.append { f.size } else { offset };
-        let end = offset
-            .checked_add(data.len() as u64)
-            .filter(|e| *e <= MAX_FILE_SIZE)
-            .ok_or_else(|| posix(Errno::EFBIG, "write past the largest file size"))?;
-        if data.is_empty() {
-            return Ok(0);
-        }
-        let bs = self.bs();
-        let first = offset / bs;
-        let last = (end - 1) / bs;
-        // Blocks partly overwritten that hold data need their old bytes.
-        let need: Vec<u64> = (first..=last)
-            .filter(|i| !f.dirty.contains_key(i))
-            .filter(|i| {
-                let (bstart, bend) = (i * bs, (i + 1) * bs);
-                let covers = offset <= bstart && end >= bend.min(f.size.max(end));
-                bstart < f.size && !covers
-            })
-            .collect();
-        let mut old = self.load_blocks(f.ino, f.generation, &need).await?;
-        let mut added = 0usize;
-        for i in first..=last {
-            let buf = match f.dirty.remove(&i) {
-                Some(b) => b,
-                None => old
-                    .remove(&i)
-                    .map(|d| d.as_ref().clone())
-                    .unwrap_or_default(),
-            };
-            let before = buf.len();
-            let mut buf = buf;
-            let from = offset.max(i * bs);
-            let to = end.min((i + 1) * bs);
-            let (bf, bt) = ((from - i * bs) as usize, (to - i * bs) as usize);
-            if buf.len() < bt {
-                buf.resize(bt, 0);
-            }
-            buf[bf..bt].copy_from_slice(&data[(from - offset) as usize..(to - offset) as usize]);
-            added += buf.len().saturating_sub(before);
-            f.dirty.insert(i, buf);
-        }
-        f.dirty_bytes += added;
-        self.files.dirty_total.fetch_add(added, Ordering::Relaxed);
-        f.size = f.size.max(end);
-        f.changed = true;
-        if self.files.dirty_total.load(Ordering::Relaxed) > self.opts.dirty_limit
-            || f.dirty_bytes > self.opts.dirty_limit
-        {
-            self.flush_locked(&mut f).await?;
-        }
-        Ok(data.len())
-    }
-
-    /// Write dirty blocks (in parallel), then the inode's size and times.
-    /// When this returns, data and metadata are durable in the store.
-    pub async fn flush(&self, fh: u64) -> FsResult<()> {
-        let h = self.handle(fh)?;
-        let mut f = h.file.lock().await;
-        self.flush_locked(&mut f).await
-    }
-
-    pub(super) async fn flush_locked(&self, f: &mut OpenFile) -> FsResult<()> {
-        if f.dirty.is_empty() && !f.changed {
-            return Ok(());
-        }
-        let blocks = std::mem::take(&mut f.dirty);
-        self.files
-            .dirty_total
-            .fetch_sub(f.dirty_bytes, Ordering::Relaxed);
-        f.dirty_bytes = 0;
-        let mut tries = Attempts::new();
-        loop {
-            if let Err(e) = self.put_blocks(f.ino, f.generation, &blocks).await {
-                // Keep the data for the next flush or close.
-                f.dirty_bytes = blocks.values().map(Vec::len).sum();
-                self.files
-                    .dirty_total
-                    .fetch_add(f.dirty_bytes, Ordering::Relaxed);
-                f.dirty = blocks;
-                return Err(e);
-            }
-            let now = now_ns();
-            let ctime = now.max(f.ctime + 1);
-            let w = Write::Update {
-                table: Table::Meta,
-                key: crate::inode::inode_key(f.ino),
-                changes: vec![
-                    Change::set(attr::SIZE, Value::N(f.size as i64)),
-                    Change::set(attr::MTIME, Value::N(now)),
-                    Change::set(attr::CTIME, Value::N(ctime)),
-                ],
-                cond: Some(generation_is(f.generation)),
-            };
-            match self.store.write(&w).await {
-                Ok(()) => {
-                    f.ctime = ctime;
-                    f.changed = false;
-                    self.cache.forget_node(f.ino);
-                    // What this client wrote is what it would read back.
-                    let (ino, generation) = (f.ino, f.generation);
-                    for (i, d) in blocks {
-                        self.blocks.put((ino, generation, i), Arc::new(d));
-                    }
-                    self.blocks.set_version(
-                        ino,
-                        Version {
-                            size: f.size,
-                            mtime: now,
-                            generation,
-                        },
-                    );
-                    return Ok(());
-                }
-                Err(crate::store::StoreError::ConditionFailed { .. }) => {
-                    // Another client truncated to zero meanwhile (a new
-                    // generation) or removed the file: write again under
-                    // what is there now.
-                    let node = self.node(f.ino, true).await?;
-                    f.generation = node.inode.generation;
-                    f.ctime = node.inode.ctime;
-                    tries.again().await?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    async fn put_blocks(
-        &self,
-        ino: u64,
-        generation: u64,
-        blocks: &BTreeMap<u64, Vec<u8>>,
-    ) -> FsResult<()> {
-        let limit = Arc::new(Semaphore::new(PARALLEL_WRITES));
-        let mut set = JoinSet::new();
-        for (i, data) in blocks {
-            let store: Arc<dyn Store> = Arc::clone(&self.store);
-            let w = Write::Put {
-                table: Table::Blocks,
-                key: block_key(ino, generation, *i),
-                attrs: block::encode(data, self.compress()),
-                cond: None,
-            };
-            let permit = Arc::clone(&limit).acquire_owned().await;
-            set.spawn(async move {
-                let _permit = permit;
-                store.write(&w).await
-            });
-        }
-        let mut first_err = None;
-        while let Some(r) = set.join_next().await {
-            let r = r.map_err(|e| FsError::Corrupt(format!("block writer failed: {e}")))?;
-            if let Err(e) = r {
-                first_err.get_or_insert(e);
-            }
-        }
-        match first_err {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
-        }
-    }
-
-    /// Flush every open file (at unmount, so nothing buffered is lost).
-    /// Returns the first error, after trying them all.
-    pub async fn flush_all(&self) -> FsResult<()> {
-        let files: Vec<Arc<Mutex<OpenFile>>> = self
-            .files
-            .by_ino
-            .lock()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default();
-        let mut first = None;
-        for f in files {
-            let mut f = f.lock().await;
-            if let Err(e) = self.flush_locked(&mut f).await {
-                tracing::error!(ino = f.ino, "flushing at unmount failed: {e}");
-                first.get_or_insert(e);
-            }
-        }
-        match first {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-
-    /// fsync: as flush (every flush is durable).
-    pub async fn fsync(&self, fh: u64) -> FsResult<()> {
-        self.flush(fh).await
-    }
-
     /// Close a handle: flush, and at the last close of an unlinked file let
     /// it be collected.
     pub async fn release(&self, fh: u64) -> FsResult<()> {
+        let lost = self.files.lost.lock().is_ok_and(|mut l| l.remove(&fh));
         let h = self.handle(fh)?;
         let result = {
             let mut f = h.file.lock().await;
-            let r = self.flush_locked(&mut f).await;
+            // A handle whose locks were lost had its data dropped then.
+            let r = if lost {
+                Ok(())
+            } else {
+                self.flush_locked(&mut f).await
+            };
             f.handles = f.handles.saturating_sub(1);
-            if f.handles == 0 && f.dirty.is_empty() {
+            if f.handles == 0 && f.clean() {
                 if let Ok(mut m) = self.files.by_ino.lock() {
                     m.remove(&f.ino);
                 }
@@ -570,7 +581,7 @@ impl Fs {
         if let Ok(mut m) = self.files.handles.lock() {
             m.remove(&fh);
         }
-        self.unhold(h.file.lock().await.ino).await;
+        self.unhold(h.ino).await;
         result
     }
 }
@@ -598,7 +609,7 @@ async fn fetch_into(
     Ok(())
 }
 
-fn version_of(i: &crate::inode::Inode) -> Version {
+pub(super) fn version_of(i: &crate::inode::Inode) -> Version {
     Version {
         size: i.size,
         mtime: i.mtime,
@@ -612,5 +623,40 @@ pub(super) fn generation_is(generation: u64) -> Cond {
         Cond::And(vec![Cond::Exists, Cond::has_not(attr::GENERATION)])
     } else {
         Cond::eq(attr::GENERATION, Value::N(generation as i64))
+    }
+}
+
+impl Fs {
+    /// After this client lost its lease (and so, for a while, did not
+    /// protect what it holds open from other clients' collectors): fail the
+    /// handles of every open file whose data may have been collected
+    /// meanwhile — gone, unlinked, or truncated to zero elsewhere — so that
+    /// nobody reads zeros for it.
+    pub async fn revalidate_open(&self) {
+        let open: Vec<(u64, Arc<Mutex<OpenFile>>)> = self
+            .files
+            .by_ino
+            .lock()
+            .map(|m| m.iter().map(|(i, f)| (*i, Arc::clone(f))).collect())
+            .unwrap_or_default();
+        for (ino, file) in open {
+            let generation = file.lock().await.generation;
+            let lost = match self.node(ino, true).await {
+                Ok(n) => n.inode.nlink == 0 || n.inode.generation != generation,
+                Err(e) if e.errno() == Errno::ESTALE => true,
+                Err(e) => {
+                    tracing::warn!(ino, "revalidating an open file after a lost lease: {e}");
+                    false
+                }
+            };
+            if lost {
+                tracing::error!(
+                    ino,
+                    "open file may have lost its data while the lease was lost; \
+                     its handles fail with EIO until it is opened again"
+                );
+                self.lose_handles(ino).await;
+            }
+        }
     }
 }

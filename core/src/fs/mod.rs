@@ -10,6 +10,7 @@ mod attr;
 mod block;
 mod blockcache;
 mod cache;
+mod collect;
 mod create;
 mod dir;
 mod entry;
@@ -22,6 +23,7 @@ mod rename;
 mod setattr;
 mod truncate;
 mod txn;
+mod write;
 mod xattr;
 
 use std::sync::Arc;
@@ -101,11 +103,11 @@ pub struct Fs {
     opts: FsOptions,
     cache: Cache,
     /// Inodes this client holds open, with their open counts.
-    open_files: std::sync::Mutex<std::collections::HashMap<u64, u32>>,
+    held: crate::held::Held,
     /// Open inodes whose last name this client removed: collected at their
     /// last close here.
     doomed: std::sync::Mutex<std::collections::HashSet<u64>>,
-    collector: tokio::sync::mpsc::UnboundedSender<orphan::Job>,
+    collector: tokio::sync::mpsc::UnboundedSender<collect::Job>,
     /// The kernel's lookup counts: how many times each inode was handed out
     /// by lookup, create and friends, minus what it forgot.
     lookups: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
@@ -119,13 +121,14 @@ impl Fs {
         let sb = Superblock::load(store.as_ref()).await?;
         let cache = Cache::new(opts.attr_ttl);
         let blocks = Arc::new(blockcache::BlockCache::new(opts.cache_bytes));
-        let collector = orphan::start_collector(Arc::clone(&store), sb.block_size);
+        let held = crate::held::Held::default();
+        let collector = collect::start(Arc::clone(&store), sb.block_size, held.clone());
         Ok(Fs {
             store,
             sb,
             opts,
             cache,
-            open_files: Default::default(),
+            held,
             doomed: Default::default(),
             collector,
             lookups: Default::default(),
@@ -144,6 +147,11 @@ impl Fs {
 
     pub fn options(&self) -> &FsOptions {
         &self.opts
+    }
+
+    /// The inodes this client holds open (a mount's session publishes them).
+    pub fn held(&self) -> crate::held::Held {
+        self.held.clone()
     }
 
     /// Forget every cached attribute and name (tests measure cold costs).
@@ -165,9 +173,15 @@ impl Fs {
         Ok(())
     }
 
-    /// Attributes of an inode (fresh from the store).
+    /// Attributes of an inode (fresh from the store). A file whose last
+    /// name another client removed is ESTALE here unless this client holds
+    /// it open: whoever asks reached it through a name that is gone.
     pub async fn getattr(&self, ino: u64) -> FsResult<Attr> {
-        Ok(self.node(ino, true).await?.attr(self.sb.block_size))
+        let node = self.node(ino, true).await?;
+        if node.inode.nlink == 0 && !node.is_dir() && !self.is_open(ino) {
+            return Err(posix(Errno::ESTALE, format!("inode {ino} was removed")));
+        }
+        Ok(self.attr_of(&node).await)
     }
 
     /// Whether the caller may access an inode with `mask` (R=4, W=2, X=1;

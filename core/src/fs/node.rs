@@ -159,6 +159,7 @@ pub fn node_keys(ino: u64, dir: bool) -> Vec<Key> {
 
 impl Fs {
     /// A node, from the cache unless `fresh` (or not cached): one Query.
+    /// ESTALE when the inode no longer exists.
     pub(super) async fn node(&self, ino: u64, fresh: bool) -> FsResult<Node> {
         if !fresh {
             if let Some(n) = self.cache.node(ino) {
@@ -170,11 +171,17 @@ impl Fs {
         match Node::from_items(ino, &page.items)? {
             Some(n) => {
                 self.cache.put_node(&n);
+                self.refresh_open(&n);
                 Ok(n)
             }
             None => {
                 self.cache.forget_node(ino);
-                Err(posix(Errno::ENOENT, format!("inode {ino}")))
+                // Whoever named this inode holds a stale reference (the
+                // kernel answers ESTALE by looking the name up again).
+                Err(posix(
+                    Errno::ESTALE,
+                    format!("inode {ino} no longer exists"),
+                ))
             }
         }
     }
@@ -197,6 +204,7 @@ impl Fs {
             if let Some(items) = by_ino.get(ino) {
                 if let Some(n) = Node::from_items(*ino, items)? {
                     self.cache.put_node(&n);
+                    self.refresh_open(&n);
                     out.push(n);
                 }
             }

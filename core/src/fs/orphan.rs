@@ -7,12 +7,12 @@ use crate::error::FsResult;
 use crate::schema::{ino_bytes, inode_p};
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use crate::store::{
-    Attrs, BatchWrite, Cond, Key, Query, Range, Store, StoreError, Table, Value, Write,
+    Attrs, BatchWrite, Change, CmpOp, Cond, Key, Query, Range, Store, StoreError, Table, Value,
+    Write,
 };
 
+use super::collect::Job;
 use super::Fs;
 
 /// Partition tag of orphan records.
@@ -38,6 +38,13 @@ pub fn orphan_put(ino: u64, now: i64) -> Write {
         attrs: a,
         cond: None,
     }
+}
+
+fn since(it: &crate::store::Item) -> i64 {
+    it.attrs
+        .get(ORPHAN_SINCE)
+        .and_then(Value::as_n)
+        .unwrap_or(0)
 }
 
 /// The inode number an orphan record names.
@@ -70,46 +77,27 @@ pub fn dead_generation_put(ino: u64, generation: u64, blocks: u64, now: i64) -> 
     }
 }
 
-pub(super) enum Job {
-    Collect(u64),
-    Generation(u64, u64, u64),
-    Flush(tokio::sync::oneshot::Sender<()>),
-}
-
-/// The background collector: one task per file system instance.
-pub(super) fn start_collector(
-    store: Arc<dyn Store>,
-    block_size: u32,
-) -> mpsc::UnboundedSender<Job> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
-    tokio::spawn(async move {
-        while let Some(job) = rx.recv().await {
-            match job {
-                Job::Generation(ino, generation, blocks) => {
-                    if let Err(e) =
-                        collect_generation(store.as_ref(), ino, generation, blocks).await
-                    {
-                        tracing::warn!(ino, generation, "collecting old data blocks failed: {e}");
-                    }
-                }
-                Job::Collect(ino) => {
-                    if let Err(e) = collect(store.as_ref(), ino, block_size).await {
-                        // The orphan record stays: a later pass or fsck retries.
-                        tracing::warn!(ino, "collecting orphan failed: {e}");
-                    }
-                }
-                Job::Flush(done) => {
-                    let _ = done.send(());
-                }
-            }
-        }
-    });
-    tx
+/// Make a dead generation's record name at least `blocks` blocks: created
+/// if the collector already deleted it, left alone (a failed condition) if
+/// it names as many already.
+pub(super) fn dead_generation_cover(ino: u64, generation: u64, blocks: u64, now: i64) -> Write {
+    Write::Update {
+        table: Table::Meta,
+        key: dead_generation_key(ino, generation),
+        changes: vec![
+            Change::set(GENERATION_BLOCKS, Value::N(blocks as i64)),
+            Change::set(ORPHAN_SINCE, Value::N(now)),
+        ],
+        cond: Some(Cond::Or(vec![
+            Cond::has_not(GENERATION_BLOCKS),
+            Cond::cmp(GENERATION_BLOCKS, CmpOp::Lt, Value::N(blocks as i64)),
+        ])),
+    }
 }
 
 /// Delete an orphan's items, then its record. Idempotent, so safe to repeat
 /// and to run from several clients at once.
-async fn collect(store: &dyn Store, ino: u64, block_size: u32) -> FsResult<()> {
+pub(super) async fn collect(store: &dyn Store, ino: u64, block_size: u32) -> FsResult<()> {
     let mut q = Query::new(Table::Meta, inode_p(ino), Range::All);
     q.limit = Some(500);
     loop {
@@ -177,7 +165,7 @@ async fn delete_blocks(store: &dyn Store, ino: u64, generation: u64, blocks: u64
 }
 
 /// Delete a dead generation's blocks, then its record.
-async fn collect_generation(
+pub(super) async fn collect_generation(
     store: &dyn Store,
     ino: u64,
     generation: u64,
@@ -194,34 +182,60 @@ async fn collect_generation(
 }
 
 impl Fs {
+    /// Hand a dead generation this client ended to the collector.
     pub(super) fn collect_generation_later(&self, ino: u64, generation: u64, blocks: u64) {
-        if self
-            .collector
-            .send(Job::Generation(ino, generation, blocks))
-            .is_err()
-        {
+        let job = Job::Generation {
+            ino,
+            generation,
+            blocks,
+            own: true,
+        };
+        if self.collector.send(job).is_err() {
             tracing::warn!(ino, "collector stopped; fsck will delete the old blocks");
         }
+    }
+
+    /// Let the collector judge other clients with this session: it then
+    /// waits for what they hold open, and sweeps for records of clients
+    /// that died (a mount does this; the tools do not).
+    pub fn attach_session(&self, session: Arc<crate::session::Session>) {
+        let _ = self.collector.send(Job::Attach(session));
     }
 
     /// All orphan records: (inode, since).
     pub async fn orphans(&self) -> FsResult<Vec<(u64, i64)>> {
         let mut out = Vec::new();
+        for it in self.records(ORPHAN_TAG).await? {
+            if let Some(ino) = orphan_ino(&it.key) {
+                out.push((ino, since(&it)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// All dead-generation records: (inode, generation, since).
+    pub async fn dead_generations(&self) -> FsResult<Vec<(u64, u64, i64)>> {
+        let mut out = Vec::new();
+        for it in self.records(GENERATION_TAG).await? {
+            let s = &it.key.s;
+            if let (Some(i), Some(g)) = (s.get(..8), s.get(8..16)) {
+                let ino = u64::from_be_bytes(i.try_into().unwrap_or_default());
+                let generation = u64::from_be_bytes(g.try_into().unwrap_or_default());
+                out.push((ino, generation, since(&it)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every item of the record partitions with this tag.
+    async fn records(&self, tag: u8) -> FsResult<Vec<crate::store::Item>> {
+        let mut out = Vec::new();
         for shard in 0..ORPHAN_SHARDS {
-            let mut q = Query::new(Table::Meta, vec![ORPHAN_TAG, shard], Range::All);
+            let mut q = Query::new(Table::Meta, vec![tag, shard], Range::All);
             q.limit = Some(1000);
             loop {
                 let page = self.store.query(&q).await?;
-                for it in &page.items {
-                    if let Some(ino) = orphan_ino(&it.key) {
-                        let since = it
-                            .attrs
-                            .get(ORPHAN_SINCE)
-                            .and_then(Value::as_n)
-                            .unwrap_or(0);
-                        out.push((ino, since));
-                    }
-                }
+                out.extend(page.items);
                 match page.next {
                     Some(n) => q.start_after = Some(n),
                     None => break,
@@ -237,10 +251,20 @@ impl Fs {
         collect(self.store.as_ref(), ino, self.sb.block_size).await
     }
 
+    /// Hand a removed directory to the background collector.
+    pub(super) fn collect_dir_later(&self, ino: u64) {
+        if self.collector.send(Job::Directory(ino)).is_err() {
+            tracing::warn!(
+                ino,
+                "orphan collector stopped; fsck will collect inode {ino}"
+            );
+        }
+    }
+
     /// Hand an orphan to the background collector: removing a name costs
     /// one request in the foreground, whatever the file held.
     pub(super) fn collect_later(&self, ino: u64) {
-        if self.collector.send(Job::Collect(ino)).is_err() {
+        if self.collector.send(Job::Orphan(ino)).is_err() {
             tracing::warn!(
                 ino,
                 "orphan collector stopped; fsck will collect inode {ino}"
@@ -269,29 +293,15 @@ impl Fs {
         Ok(n)
     }
 
-    /// Note that this client opened an inode.
-    pub fn hold(&self, ino: u64) {
-        if let Ok(mut m) = self.open_files.lock() {
-            *m.entry(ino).or_insert(0) += 1;
-        }
+    /// Note that this client opened an inode; returns whether it held it
+    /// open already.
+    pub fn hold(&self, ino: u64) -> bool {
+        self.held.hold(ino)
     }
 
     /// Note a close; the last close of an orphan hands it to the collector.
     pub async fn unhold(&self, ino: u64) {
-        let last = match self.open_files.lock() {
-            Ok(mut m) => match m.get_mut(&ino) {
-                Some(n) if *n > 1 => {
-                    *n -= 1;
-                    false
-                }
-                Some(_) => {
-                    m.remove(&ino);
-                    true
-                }
-                None => false,
-            },
-            Err(_) => false,
-        };
+        let last = self.held.release(ino);
         let doomed = last
             && self
                 .doomed
@@ -318,9 +328,6 @@ impl Fs {
     /// Whether this client holds the inode open (the data layer keeps the
     /// count); open orphans are collected at last close.
     pub fn is_open(&self, ino: u64) -> bool {
-        self.open_files
-            .lock()
-            .map(|m| m.get(&ino).copied().unwrap_or(0) > 0)
-            .unwrap_or(false)
+        self.held.contains(ino)
     }
 }

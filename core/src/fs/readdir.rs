@@ -104,10 +104,10 @@ impl Fs {
             .map(|(_, e)| (e.ino, e.kind == FileType::Directory))
             .collect();
         let nodes = self.nodes(&wanted).await?;
-        let by_ino: std::collections::HashMap<u64, Attr> = nodes
-            .iter()
-            .map(|n| (n.inode.ino, n.attr(self.sb.block_size)))
-            .collect();
+        let mut by_ino: std::collections::HashMap<u64, Attr> = Default::default();
+        for n in &nodes {
+            by_ino.insert(n.inode.ino, self.attr_of(n).await);
+        }
         let out: Vec<(u64, DirEntry, Attr)> = entries
             .into_iter()
             .filter_map(|(off, e)| by_ino.get(&e.ino).cloned().map(|a| (off, e, a)))

@@ -92,9 +92,19 @@ impl Fs {
             let fresh = tries.fresh();
             let d = self.changed_dir(caller, parent, fresh).await?;
             let Some(e) = self.entry(parent, name, fresh).await? else {
+                if !fresh {
+                    // A cached absence: another client may have made the
+                    // name since. Only a fresh read says ENOENT.
+                    tries.again().await?;
+                    continue;
+                }
                 return Err(posix(Errno::ENOENT, "unlink: no such name"));
             };
             if e.kind == FileType::Directory {
+                if !fresh {
+                    tries.again().await?;
+                    continue;
+                }
                 return Err(posix(Errno::EISDIR, "unlink of a directory"));
             }
             let Some(victim) = self.named_node(e.ino, &mut tries).await? else {
@@ -139,9 +149,19 @@ impl Fs {
             let fresh = tries.fresh();
             let d = self.changed_dir(caller, parent, fresh).await?;
             let Some(e) = self.entry(parent, name, fresh).await? else {
+                if !fresh {
+                    // A cached absence: another client may have made the
+                    // name since. Only a fresh read says ENOENT.
+                    tries.again().await?;
+                    continue;
+                }
                 return Err(posix(Errno::ENOENT, "rmdir: no such name"));
             };
             if e.kind != FileType::Directory {
+                if !fresh {
+                    tries.again().await?;
+                    continue;
+                }
                 return Err(posix(Errno::ENOTDIR, "rmdir of a non-directory"));
             }
             let Some(victim) = self.named_node(e.ino, &mut tries).await? else {
@@ -169,7 +189,7 @@ impl Fs {
                 Outcome::Done => {
                     self.cache.forget_entry(parent, name);
                     self.cache.forget_node(e.ino);
-                    self.orphaned(e.ino);
+                    self.collect_dir_later(e.ino);
                     return Ok(());
                 }
                 Outcome::Failed(_) => tries.again().await?,

@@ -143,6 +143,17 @@ impl Fs {
             ));
         }
         let mut tries = Attempts::new();
+        // An answer that commits nothing carries no condition: if it was
+        // planned from cached reads, plan again from fresh ones first.
+        macro_rules! answer {
+            ($fresh:expr, $r:expr) => {{
+                if !$fresh {
+                    tries.again().await?;
+                    continue;
+                }
+                return $r;
+            }};
+        }
         loop {
             let fresh = tries.fresh();
             let sd = self.changed_dir(caller, parent, fresh).await?;
@@ -152,14 +163,23 @@ impl Fs {
                 self.changed_dir(caller, new_parent, fresh).await?
             };
             let Some(se) = self.entry(parent, name, fresh).await? else {
+                if !fresh {
+                    // A cached absence: another client may have made the
+                    // name since. Only a fresh read says ENOENT.
+                    tries.again().await?;
+                    continue;
+                }
                 return Err(posix(Errno::ENOENT, "rename: no such name"));
             };
             if parent == new_parent && name == new_name {
                 // Renaming a name onto itself: NOREPLACE still sees a target.
-                return match flags.noreplace {
-                    true => Err(posix(Errno::EEXIST, "RENAME_NOREPLACE: target exists")),
-                    false => Ok(()),
-                };
+                answer!(
+                    fresh,
+                    match flags.noreplace {
+                        true => Err(posix(Errno::EEXIST, "RENAME_NOREPLACE: target exists")),
+                        false => Ok(()),
+                    }
+                );
             }
             let Some(src) = self.named_node(se.ino, &mut tries).await? else {
                 continue;
@@ -172,50 +192,61 @@ impl Fs {
                 None => None,
             };
             if flags.exchange && dst.is_none() {
-                return Err(posix(
-                    Errno::ENOENT,
-                    "RENAME_EXCHANGE with a missing target",
-                ));
+                answer!(
+                    fresh,
+                    Err(posix(
+                        Errno::ENOENT,
+                        "RENAME_EXCHANGE with a missing target",
+                    ))
+                );
             }
             if let Some(d) = &dst {
                 // Linux checks NOREPLACE against the target before the
                 // same-inode rule.
                 if flags.noreplace {
-                    return Err(posix(Errno::EEXIST, "RENAME_NOREPLACE: target exists"));
+                    answer!(
+                        fresh,
+                        Err(posix(Errno::EEXIST, "RENAME_NOREPLACE: target exists"))
+                    );
                 }
                 if d.inode.ino == src.inode.ino {
                     // Two names of one inode: POSIX says do nothing.
-                    return Ok(());
+                    answer!(fresh, Ok(()));
                 }
                 if d.inode.ino == parent && !flags.exchange {
                     // The target holds the source: it is not empty.
-                    return Err(posix(
-                        Errno::ENOTEMPTY,
-                        "rename onto the source's own directory",
-                    ));
+                    answer!(
+                        fresh,
+                        Err(posix(
+                            Errno::ENOTEMPTY,
+                            "rename onto the source's own directory",
+                        ))
+                    );
                 }
                 if !flags.exchange {
                     if src.is_dir() && !d.is_dir() {
-                        return Err(posix(
-                            Errno::ENOTDIR,
-                            "rename of a directory over a non-directory",
-                        ));
+                        answer!(
+                            fresh,
+                            Err(posix(
+                                Errno::ENOTDIR,
+                                "rename of a directory over a non-directory",
+                            ))
+                        );
                     }
                     if !src.is_dir() && d.is_dir() {
-                        return Err(posix(
-                            Errno::EISDIR,
-                            "rename of a non-directory over a directory",
-                        ));
+                        answer!(
+                            fresh,
+                            Err(posix(
+                                Errno::EISDIR,
+                                "rename of a non-directory over a directory",
+                            ))
+                        );
                     }
                     if d.is_dir() && d.entries() > 0 {
-                        if fresh {
-                            return Err(posix(
-                                Errno::ENOTEMPTY,
-                                "rename over a non-empty directory",
-                            ));
-                        }
-                        tries.again().await?;
-                        continue;
+                        answer!(
+                            fresh,
+                            Err(posix(Errno::ENOTEMPTY, "rename over a non-empty directory",))
+                        );
                     }
                 }
                 self.check_sticky(caller, dd.as_ref(), d, "rename over")?;
@@ -237,14 +268,20 @@ impl Fs {
             if moves_dir(&src) {
                 let c = self.ancestors(new_parent, fresh).await?;
                 if c.iter().any(|(a, _)| *a == src.inode.ino) {
-                    return Err(posix(Errno::EINVAL, "rename of a directory into itself"));
+                    answer!(
+                        fresh,
+                        Err(posix(Errno::EINVAL, "rename of a directory into itself"))
+                    );
                 }
                 chain.extend(c);
             }
             if let Some(d) = dst.as_ref().filter(|d| flags.exchange && moves_dir(d)) {
                 let c = self.ancestors(parent, fresh).await?;
                 if c.iter().any(|(a, _)| *a == d.inode.ino) {
-                    return Err(posix(Errno::EINVAL, "exchange of a directory into itself"));
+                    answer!(
+                        fresh,
+                        Err(posix(Errno::EINVAL, "exchange of a directory into itself"))
+                    );
                 }
                 chain.extend(c);
             }
@@ -351,8 +388,9 @@ impl Fs {
                     self.cache.forget_node(src.inode.ino);
                     if let Some(d) = &dst {
                         self.cache.forget_node(d.inode.ino);
-                        let orphaned = !flags.exchange && (d.is_dir() || d.inode.nlink <= 1);
-                        if orphaned {
+                        if !flags.exchange && d.is_dir() {
+                            self.collect_dir_later(d.inode.ino);
+                        } else if !flags.exchange && d.inode.nlink <= 1 {
                             self.orphaned(d.inode.ino);
                         }
                     }

@@ -21,13 +21,13 @@ impl Fs {
     pub async fn setattr(&self, caller: &Caller, ino: u64, set: &SetAttr) -> FsResult<Attr> {
         self.writable()?;
         if let Some(size) = set.size {
-            self.set_size(caller, ino, size).await?;
+            let after = self.set_size(caller, ino, size).await?;
             let rest = SetAttr {
                 size: None,
                 ..set.clone()
             };
             if rest.is_empty() {
-                return self.getattr(ino).await;
+                return Ok(after);
             }
             return Box::pin(self.setattr(caller, ino, &rest)).await;
         }
@@ -36,7 +36,7 @@ impl Fs {
             let node = self.node(ino, tries.fresh()).await?;
             let (new, changes) = self.plan_setattr(caller, &node, set)?;
             if changes.is_empty() {
-                return Ok(node.attr(self.sb.block_size));
+                return Ok(self.attr_of(&node).await);
             }
             let w = Write::Update {
                 table: Table::Meta,
@@ -47,7 +47,7 @@ impl Fs {
             match self.store.write(&w).await {
                 Ok(()) => {
                     self.cache.put_node(&new);
-                    return Ok(new.attr(self.sb.block_size));
+                    return Ok(self.attr_of(&new).await);
                 }
                 Err(crate::store::StoreError::ConditionFailed { .. }) => tries.again().await?,
                 Err(e) => return Err(e.into()),

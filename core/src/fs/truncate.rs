@@ -7,9 +7,10 @@ use crate::error::{posix, Errno, FsResult};
 use crate::inode::FileType;
 use crate::perm;
 use crate::schema::attr;
-use crate::store::{BatchWrite, Change, Table, Value, Write};
+use crate::store::{BatchWrite, Change, Cond, Table, Value, Write};
 use crate::superblock::now_ns;
 
+use super::attr::Attr;
 use super::block::{self, block_key};
 use super::blockcache::Version;
 use super::file::{generation_is, OpenFile, MAX_FILE_SIZE};
@@ -17,9 +18,18 @@ use super::orphan::dead_generation_put;
 use super::txn::{Attempts, Outcome};
 use super::Fs;
 
+/// How a truncation went.
+pub(super) enum Truncated {
+    /// Committed as first planned, with these times.
+    FirstPlan { mtime: i64, ctime: i64 },
+    /// Planned again after another client's change: read the result.
+    Replanned,
+}
+
 impl Fs {
     /// Change a regular file's size (truncate(2), setattr with a size).
-    pub(super) async fn set_size(&self, caller: &Caller, ino: u64, size: u64) -> FsResult<()> {
+    /// Returns the attributes after the change.
+    pub(super) async fn set_size(&self, caller: &Caller, ino: u64, size: u64) -> FsResult<Attr> {
         self.writable()?;
         if size > MAX_FILE_SIZE {
             return Err(posix(Errno::EFBIG, "truncate past the largest file size"));
@@ -31,21 +41,41 @@ impl Fs {
             _ => return Err(posix(Errno::EINVAL, "truncate a special file")),
         }
         self.check(caller, &node, perm::W, "truncate")?;
+        // The last block is cut from what the store holds: cached blocks of
+        // an older version (another client wrote since) must not be used.
+        self.blocks
+            .drop_if_changed(ino, super::file::version_of(&node.inode));
         let open = self
             .files
             .by_ino
             .lock()
             .ok()
             .and_then(|m| m.get(&ino).cloned());
-        match open {
+        let done = match open {
             Some(file) => {
                 let mut f = file.lock().await;
-                self.truncate_locked(&mut f, size).await
+                let t = self.truncate_locked(&mut f, size).await?;
+                (t, f.generation)
             }
             None => {
                 let mut f = OpenFile::new(&node);
-                self.truncate_locked(&mut f, size).await
+                let t = self.truncate_locked(&mut f, size).await?;
+                (t, f.generation)
             }
+        };
+        match done {
+            // Planned from the node read above and committed at once: what
+            // it wrote is all that changed.
+            (Truncated::FirstPlan { mtime, ctime }, generation) => {
+                let mut after = node;
+                after.inode.size = size;
+                after.inode.mtime = mtime;
+                after.inode.ctime = ctime;
+                after.inode.generation = generation;
+                self.cache.put_node(&after);
+                Ok(after.attr(self.sb.block_size))
+            }
+            (Truncated::Replanned, _) => self.getattr(ino).await,
         }
     }
 
@@ -54,7 +84,7 @@ impl Fs {
     /// durable record. Shorter: the blocks past the end are deleted and the
     /// last one cut before the size changes, so a later extension reads
     /// zeros, never the old bytes.
-    pub(super) async fn truncate_locked(&self, f: &mut OpenFile, size: u64) -> FsResult<()> {
+    pub(super) async fn truncate_locked(&self, f: &mut OpenFile, size: u64) -> FsResult<Truncated> {
         self.flush_locked(f).await?;
         let bs = self.bs();
         let mut tries = Attempts::new();
@@ -66,11 +96,16 @@ impl Fs {
                 Change::set(attr::MTIME, Value::N(now)),
                 Change::set(attr::CTIME, Value::N(ctime)),
             ];
+            // Planned from the size this client knows: if another client
+            // changed it meanwhile, the blocks to cut may be others.
             let update = |changes| Write::Update {
                 table: Table::Meta,
                 key: crate::inode::inode_key(f.ino),
                 changes,
-                cond: Some(generation_is(f.generation)),
+                cond: Some(Cond::And(vec![
+                    generation_is(f.generation),
+                    Cond::eq(attr::SIZE, Value::N(f.size as i64)),
+                ])),
             };
             let outcome = if size == 0 && f.size > 0 {
                 let next = f.generation + 1;
@@ -109,7 +144,11 @@ impl Fs {
                             generation: f.generation,
                         },
                     );
-                    return Ok(());
+                    return Ok(if tries.fresh() {
+                        Truncated::Replanned
+                    } else {
+                        Truncated::FirstPlan { mtime: now, ctime }
+                    });
                 }
                 Outcome::Failed(_) => {
                     let node = self.node(f.ino, true).await?;

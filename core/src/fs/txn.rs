@@ -65,7 +65,7 @@ impl Fs {
     ) -> FsResult<Option<super::node::Node>> {
         match self.node(ino, tries.fresh()).await {
             Ok(n) => Ok(Some(n)),
-            Err(e) if !tries.fresh() && e.errno() == crate::error::Errno::ENOENT => {
+            Err(e) if !tries.fresh() && e.errno() == crate::error::Errno::ESTALE => {
                 tries.again().await?;
                 Ok(None)
             }

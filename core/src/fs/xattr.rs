@@ -147,8 +147,16 @@ impl Fs {
         F: FnMut(&mut std::collections::BTreeMap<Vec<u8>, Vec<u8>>) -> FsResult<()>,
     {
         let mut tries = Attempts::new();
+        // The ctime the last attempt wrote: a failed condition may hide a
+        // write that landed (its response lost, the retry refused), and a
+        // change with XATTR_CREATE or a removal must not then answer
+        // EEXIST or ENODATA for what it did itself.
+        let mut wrote: Option<i64> = None;
         loop {
             let node = self.node(ino, tries.fresh()).await?;
+            if wrote == Some(node.inode.ctime) {
+                return Ok(());
+            }
             self.xattr_access(caller, &node, name, perm::W)?;
             let mut new = node.clone();
             f(&mut new.inode.xattrs)?;
@@ -173,7 +181,10 @@ impl Fs {
                     self.cache.put_node(&new);
                     return Ok(());
                 }
-                Err(crate::store::StoreError::ConditionFailed { .. }) => tries.again().await?,
+                Err(crate::store::StoreError::ConditionFailed { .. }) => {
+                    wrote = Some(now);
+                    tries.again().await?
+                }
                 Err(e) => return Err(e.into()),
             }
         }

@@ -5,17 +5,18 @@ use super::item::{backoff, index_delete, index_put, read, Failed, Plan};
 use super::record::{conflicts_with, remove_owner, set_posix, sort};
 use super::{Attempt, LockKind, LockRecord, LockRequest, Locks, MAX_ATTEMPTS, MAX_DEAD_PER_WRITE};
 use crate::error::{posix, Errno, FsError, FsResult};
-use crate::session::{self, session_key};
-use crate::store::{CmpOp, Cond, Table, Value, Write};
+use crate::session::session_key;
+use crate::store::{Cond, Table, Write};
 use crate::superblock::now_ns;
 
 impl Locks {
     pub(super) async fn try_set(&self, ino: u64, req: &LockRequest) -> FsResult<Attempt> {
         let (s, e) = req.range()?;
-        let me = self.session.id().to_string();
         let mut attempt = 0;
         let mut own_fails = 0;
         loop {
+            // A lost lease changes the id between attempts.
+            let me = self.session.id();
             let gate = self.gate(ino).await;
             // Before the write: a write whose answer is lost may have landed.
             gate.set_held(true);
@@ -29,7 +30,7 @@ impl Locks {
                 {
                     continue;
                 }
-                match self.dead(&r.session, now).await? {
+                match self.dead(&r.session).await? {
                     None => {
                         blocked = Some(r.clone());
                         break;
@@ -80,13 +81,20 @@ impl Locks {
                 // Already held exactly so.
                 return Ok(Attempt::Done);
             }
+            if !self.session.lease_valid() {
+                // Renew first (or learn that the lease is lost and take the
+                // lock under a new session id).
+                drop(gate);
+                self.session.heartbeat().await?;
+                continue;
+            }
+            // Nobody reaped the session meanwhile; its lease (checked just
+            // above, on this client's clock) ends before any peer may judge
+            // it dead.
             plan.own_check = Some(plan.push(Write::Check {
                 table: Table::Meta,
                 key: session_key(&me),
-                cond: Cond::And(vec![
-                    Cond::Exists,
-                    Cond::cmp(session::attr::EXPIRES, CmpOp::Gt, Value::N(now)),
-                ]),
+                cond: Cond::Exists,
             }));
             if !cur.has_session(&me) {
                 plan.push(index_put(&me, ino, now));
@@ -133,9 +141,9 @@ impl Locks {
         ino: u64,
         f: &(dyn Fn(&mut Vec<LockRecord>) + Send + Sync),
     ) -> FsResult<()> {
-        let me = self.session.id().to_string();
         let mut attempt = 0;
         loop {
+            let me = self.session.id();
             let gate = self.gate(ino).await;
             if !gate.held() {
                 return Ok(());

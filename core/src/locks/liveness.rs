@@ -1,46 +1,41 @@
-//! Whether the session holding a lock is alive.
+//! Whether the session holding a lock is alive, judged on this client's
+//! monotonic clock (see `session::peers`).
+
+use std::time::Instant;
 
 use super::Locks;
 use crate::error::FsResult;
-use crate::session::{self, session_key};
-use crate::store::{Cond, Table, Value};
+use crate::session::{session_key, SessionInfo, Verdict};
+use crate::store::{Cond, Table};
 
 impl Locks {
     /// Whether `session` is alive: `None` if so, else the condition under
-    /// which it is still dead (its item absent, or its expiry as read).
-    pub(super) async fn dead(&self, session: &str, now: i64) -> FsResult<Option<Cond>> {
+    /// which it is still dead (its item absent, or standing still as read).
+    /// A session seen alive is trusted until its TTL has passed since then.
+    pub(super) async fn dead(&self, session: &str) -> FsResult<Option<Cond>> {
         if session == self.session.id() {
             return Ok(None);
         }
-        if let Ok(m) = self.live.lock() {
-            if m.get(session).is_some_and(|&x| x > now) {
-                return Ok(None);
-            }
+        let peers = self.session.peers();
+        if peers
+            .alive_until(session)
+            .is_some_and(|t| t > Instant::now())
+        {
+            return Ok(None);
         }
         let it = self
             .store
             .get(Table::Meta, &session_key(session), true)
             .await?;
-        let expiry = it
-            .as_ref()
-            .and_then(|it| it.attrs.get(session::attr::EXPIRES))
-            .and_then(Value::as_n);
-        Ok(match (it, expiry) {
-            (None, _) => Some(Cond::NotExists),
-            (Some(_), Some(x)) if x > now => {
-                if let Ok(mut m) = self.live.lock() {
-                    m.insert(session.to_string(), x);
-                }
-                None
+        Ok(match it {
+            None => {
+                peers.forget(session);
+                Some(Cond::NotExists)
             }
-            (Some(_), Some(x)) => Some(Cond::Or(vec![
-                Cond::NotExists,
-                Cond::eq(session::attr::EXPIRES, Value::N(x)),
-            ])),
-            (Some(_), None) => Some(Cond::Or(vec![
-                Cond::NotExists,
-                Cond::And(vec![Cond::Exists, Cond::has_not(session::attr::EXPIRES)]),
-            ])),
+            Some(it) => match peers.observe(&SessionInfo::from_item(&it).0) {
+                Verdict::Alive(_) => None,
+                Verdict::Dead(c) => Some(c),
+            },
         })
     }
 }

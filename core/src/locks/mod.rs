@@ -53,7 +53,6 @@ use crate::error::{posix, Errno, FsError, FsResult};
 use crate::schema::{ino_bytes, inode_p};
 use crate::session::Session;
 use crate::store::{Key, Store};
-use crate::superblock::now_ns;
 
 mod admin;
 mod change;
@@ -129,8 +128,6 @@ pub struct Locks {
     session: Arc<Session>,
     store: Arc<dyn Store>,
     host: String,
-    /// Sessions seen alive, with the expiry read: alive until then.
-    live: Mutex<HashMap<String, i64>>,
     local: Mutex<HashMap<u64, Local>>,
 }
 
@@ -193,13 +190,38 @@ impl Locks {
             store: session.store().clone(),
             host: session.info().host,
             session,
-            live: Mutex::new(HashMap::new()),
             local: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn session_id(&self) -> &str {
+    pub fn session_id(&self) -> String {
         self.session.id()
+    }
+
+    /// The session's lease was lost: forget every inode this client held
+    /// locks on (they belong to the old session id, given up) and return
+    /// them, so that the files' open handles can be failed.
+    pub fn lease_lost(&self) -> Vec<u64> {
+        let Ok(mut m) = self.local.lock() else {
+            return Vec::new();
+        };
+        let mut held: Vec<u64> = m.iter().filter(|(_, l)| l.held).map(|(i, _)| *i).collect();
+        held.sort_unstable();
+        for ino in &held {
+            if let Some(l) = m.get_mut(ino) {
+                l.held = false;
+            }
+        }
+        m.retain(|_, l| l.held || Arc::strong_count(&l.gate) > 1);
+        held
+    }
+
+    /// Whether this client may hold locks on `ino`.
+    pub fn holds(&self, ino: u64) -> bool {
+        self.local
+            .lock()
+            .map(|m| m.get(&ino).is_some_and(|l| l.held))
+            .unwrap_or(false)
     }
 
     async fn gate(&self, ino: u64) -> Gate<'_> {
@@ -228,11 +250,10 @@ impl Locks {
     pub async fn getlk(&self, ino: u64, req: &LockRequest) -> FsResult<Option<LockRecord>> {
         let (s, e) = req.range()?;
         let cur = read(self.store.as_ref(), ino).await?;
-        let now = now_ns();
         let me = self.session.id();
         for r in &cur.records {
-            if conflicts_with(r, req.kind, req.typ, s, e, me, req.owner)
-                && self.dead(&r.session, now).await?.is_none()
+            if conflicts_with(r, req.kind, req.typ, s, e, &me, req.owner)
+                && self.dead(&r.session).await?.is_none()
             {
                 return Ok(Some(r.clone()));
             }
@@ -363,11 +384,10 @@ impl Locks {
             LockType::Read
         };
         let cur = read(self.store.as_ref(), ino).await?;
-        let now = now_ns();
         let me = self.session.id();
         for r in &cur.records {
-            if conflicts_with(r, LockKind::Posix, typ, start, end, me, owner)
-                && self.dead(&r.session, now).await?.is_none()
+            if conflicts_with(r, LockKind::Posix, typ, start, end, &me, owner)
+                && self.dead(&r.session).await?.is_none()
             {
                 return Err(posix(
                     Errno::EAGAIN,

@@ -10,6 +10,10 @@ use dynamofs_core::inode::FileType;
 
 pub(crate) const NAMES: [&str; 4] = ["a", "b", "c", "d"];
 
+/// The answers for an inode that is gone: ENOENT while its item is still
+/// there (unlinked, not yet collected), ESTALE once it was collected.
+pub(crate) const GONE: [Errno; 2] = [Errno::ENOENT, Errno::ESTALE];
+
 // ---------------------------------------------------------------- ops
 
 /// Picks a node when the op runs: `Live(i)` the i-th (modulo) of the
@@ -188,11 +192,14 @@ impl Model {
         Out::Node(id, self.nodes[id].kind, self.nlink(id), created)
     }
 
-    pub(crate) fn dir_err(&self, id: usize) -> Option<Errno> {
+    /// What an op in directory `id` may answer, if it cannot work there.
+    /// A removed directory is ENOENT while its inode is still there, and
+    /// ESTALE once it is collected (in the background): a stale handle.
+    pub(crate) fn dir_err(&self, id: usize) -> Option<Vec<Errno>> {
         if !self.live(id) {
-            Some(Errno::ENOENT)
+            Some(GONE.to_vec())
         } else if self.nodes[id].kind != Kind::Dir {
-            Some(Errno::ENOTDIR)
+            Some(vec![Errno::ENOTDIR])
         } else {
             None
         }
@@ -339,7 +346,7 @@ impl Model {
         match *s {
             Step::Mkdir(d, n) | Step::Symlink(d, n) => {
                 if let Some(e) = self.dir_err(d) {
-                    return Err(vec![e]);
+                    return Err(e);
                 }
                 if self.child(d, n).is_some() {
                     return Err(vec![EEXIST]);
@@ -354,7 +361,7 @@ impl Model {
             }
             Step::Create(d, n, excl) => {
                 if let Some(e) = self.dir_err(d) {
-                    return Err(vec![e]);
+                    return Err(e);
                 }
                 match self.child(d, n) {
                     Some(_) if excl => Err(vec![EEXIST]),
@@ -371,12 +378,12 @@ impl Model {
             Step::Link(src, d, n) => {
                 let mut errs = Vec::new();
                 if !self.live(src) {
-                    errs.push(ENOENT);
+                    errs.extend(GONE);
                 } else if self.nodes[src].kind == Kind::Dir {
                     errs.push(EPERM);
                 }
                 match self.dir_err(d) {
-                    Some(e) => errs.push(e),
+                    Some(e) => errs.extend(e),
                     None if self.child(d, n).is_some() => errs.push(EEXIST),
                     None => {}
                 }
@@ -389,7 +396,7 @@ impl Model {
             }
             Step::Unlink(d, n) => {
                 if let Some(e) = self.dir_err(d) {
-                    return Err(vec![e]);
+                    return Err(e);
                 }
                 match self.child(d, n) {
                     None => Err(vec![ENOENT]),
@@ -403,7 +410,7 @@ impl Model {
             }
             Step::Rmdir(d, n) => {
                 if let Some(e) = self.dir_err(d) {
-                    return Err(vec![e]);
+                    return Err(e);
                 }
                 match self.child(d, n) {
                     None => Err(vec![ENOENT]),
@@ -422,7 +429,7 @@ impl Model {
             // found_lookup_stale_dir_nlink.
             Step::Lookup(d, n) => {
                 if let Some(e) = self.dir_err(d) {
-                    return Err(vec![e]);
+                    return Err(e);
                 }
                 match self.child(d, n) {
                     None => Err(vec![ENOENT]),
@@ -431,13 +438,13 @@ impl Model {
             }
             Step::Getattr(i) => {
                 if !self.live(i) {
-                    return Err(vec![ENOENT]);
+                    return Err(GONE.to_vec());
                 }
                 Ok(self.node_out(i, None))
             }
             Step::Readdir(d) => {
                 if let Some(e) = self.dir_err(d) {
-                    return Err(vec![e]);
+                    return Err(e);
                 }
                 let mut l = vec![
                     (".".to_string(), d, Kind::Dir),
@@ -463,6 +470,7 @@ impl Model {
         use Errno::*;
         let errs: Vec<Errno> = [self.dir_err(sd), self.dir_err(dd)]
             .into_iter()
+            .flatten()
             .flatten()
             .collect();
         if !errs.is_empty() {

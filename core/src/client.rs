@@ -1,0 +1,73 @@
+//! One client of a file system as a mount runs it: the file system, its
+//! session and its lock client, wired together so that the session
+//! publishes what the file system holds open, the collector waits for
+//! other clients' open files, and a lost lease fails the handles that
+//! relied on it (EIO until reopened, as NFSv4 does).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::FsResult;
+use crate::fs::{Fs, FsOptions};
+use crate::locks::Locks;
+use crate::session::Session;
+use crate::store::Store;
+
+pub struct Client {
+    pub fs: Arc<Fs>,
+    pub session: Arc<Session>,
+    pub locks: Arc<Locks>,
+    watcher: tokio::task::JoinHandle<()>,
+}
+
+impl Client {
+    /// Open the file system in `store`, register a session named after
+    /// `mountpoint` with a heartbeat every TTL/3, and wire them together.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        opts: FsOptions,
+        mountpoint: &str,
+        ttl: Duration,
+    ) -> FsResult<Client> {
+        let fs = Arc::new(Fs::open(Arc::clone(&store), opts).await?);
+        let session = Session::register(store, mountpoint, ttl).await?;
+        session.publish_open(fs.held());
+        fs.attach_session(Arc::clone(&session));
+        session.start_heartbeat();
+        let locks = Arc::new(Locks::new(Arc::clone(&session)));
+        let watcher = tokio::spawn(watch_lease(
+            session.lease_losses(),
+            Arc::clone(&fs),
+            Arc::clone(&locks),
+        ));
+        Ok(Client {
+            fs,
+            session,
+            locks,
+            watcher,
+        })
+    }
+
+    /// Stop: write what is buffered, finish the collector's work, end the
+    /// session (releasing its locks). Returns the first flush error.
+    pub async fn stop(&self) -> FsResult<()> {
+        let flushed = self.fs.flush_all().await;
+        self.fs.settle().await;
+        self.watcher.abort();
+        self.session.end().await;
+        flushed
+    }
+}
+
+async fn watch_lease(
+    mut losses: tokio::sync::watch::Receiver<u64>,
+    fs: Arc<Fs>,
+    locks: Arc<Locks>,
+) {
+    while losses.changed().await.is_ok() {
+        for ino in locks.lease_lost() {
+            fs.lose_handles(ino).await;
+        }
+        fs.revalidate_open().await;
+    }
+}

@@ -1,0 +1,294 @@
+//! The background collector: deletes the data of orphans (inodes whose last
+//! name is gone) and of dead generations (what a truncation to zero left
+//! behind), never while a client may still read it.
+//!
+//! A client that has a file open keeps reading its data after another
+//! client unlinked or truncated it, as on a local file system. Opening
+//! costs no request for this: each session publishes the inodes its client
+//! holds open with every heartbeat (`session`), and an inode is collected
+//! only once every session that was alive when the collector took the job
+//! has heartbeated twice since (so at least one of its heartbeats was
+//! computed after the job was seen) without naming it, or is gone or dead.
+//! A client registers an open before it reads the inode, and an open of an
+//! inode whose last name is gone fails with ESTALE (`file`), so no open can
+//! slip between those heartbeats. Nothing of this client's own is
+//! collected while it holds the inode open.
+//!
+//! Jobs come from this client's own unlinks and truncations and, on a
+//! mount, from a slow sweep of the record partitions, so that orphans of
+//! clients that died are collected by live ones.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::held::Held;
+use crate::session::{Peers, Session, SessionInfo, Verdict};
+use crate::store::{Query, Range, Store, Table, Value};
+
+use super::orphan::{
+    collect, collect_generation, orphan_ino, GENERATION_BLOCKS, GENERATION_TAG, ORPHAN_SHARDS,
+    ORPHAN_TAG,
+};
+
+/// How often pending jobs are checked against the sessions.
+const RECHECK: Duration = Duration::from_secs(1);
+
+pub(super) enum Job {
+    /// An orphan: its items and data.
+    Orphan(u64),
+    /// A removed directory: it has no data anybody could still read (its
+    /// entries are gone, a handle on it lists nothing), so it is collected
+    /// at once, without waiting for other clients.
+    Directory(u64),
+    /// A dead generation (inode, generation, blocks it may have); `own`
+    /// when this client ended it (and so no longer reads it).
+    Generation {
+        ino: u64,
+        generation: u64,
+        blocks: u64,
+        own: bool,
+    },
+    /// Use this session: its id is this client's, its peers are judged on
+    /// its clock, and the record partitions are swept.
+    Attach(Arc<Session>),
+    /// Answer once every job handed over before is done or waiting for
+    /// other clients.
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum What {
+    Orphan(u64),
+    Generation(u64, u64),
+}
+
+struct Pending {
+    blocks: u64,
+    own: bool,
+    /// The sessions alive when the job was taken, with their heartbeat
+    /// numbers then.
+    waits: Vec<(String, i64)>,
+}
+
+struct Collector {
+    store: Arc<dyn Store>,
+    block_size: u32,
+    held: Held,
+    session: Option<Arc<Session>>,
+    own_peers: Arc<Peers>,
+    pending: HashMap<What, Pending>,
+    /// Next record shard the sweep reads.
+    sweep: u8,
+}
+
+pub(super) fn start(
+    store: Arc<dyn Store>,
+    block_size: u32,
+    held: Held,
+) -> mpsc::UnboundedSender<Job> {
+    let (tx, rx) = mpsc::unbounded_channel::<Job>();
+    let c = Collector {
+        store,
+        block_size,
+        held,
+        session: None,
+        own_peers: Arc::new(Peers::default()),
+        pending: HashMap::new(),
+        sweep: 0,
+    };
+    tokio::spawn(c.run(rx));
+    tx
+}
+
+impl Collector {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Job>) {
+        let mut next_sweep = tokio::time::Instant::now();
+        loop {
+            let wait = if !self.pending.is_empty() {
+                RECHECK
+            } else if self.session.is_some() {
+                next_sweep.saturating_duration_since(tokio::time::Instant::now())
+            } else {
+                Duration::from_secs(3600)
+            };
+            let first = tokio::select! {
+                j = rx.recv() => match j {
+                    Some(j) => Some(j),
+                    None => break,
+                },
+                _ = tokio::time::sleep(wait) => None,
+            };
+            let mut jobs: Vec<Job> = first.into_iter().collect();
+            while let Ok(j) = rx.try_recv() {
+                jobs.push(j);
+            }
+            let mut fresh = Vec::new();
+            let mut flushes = Vec::new();
+            for j in jobs {
+                match j {
+                    Job::Orphan(ino) => fresh.push((What::Orphan(ino), 0, false)),
+                    Job::Directory(ino) => {
+                        if let Err(e) = collect(self.store.as_ref(), ino, self.block_size).await {
+                            tracing::warn!(ino, "collecting a removed directory failed: {e}");
+                        }
+                    }
+                    Job::Generation {
+                        ino,
+                        generation,
+                        blocks,
+                        own,
+                    } => fresh.push((What::Generation(ino, generation), blocks, own)),
+                    Job::Attach(s) => self.session = Some(s),
+                    Job::Flush(done) => flushes.push(done),
+                }
+            }
+            if let Some(s) = &self.session {
+                if tokio::time::Instant::now() >= next_sweep {
+                    next_sweep = tokio::time::Instant::now() + (s.ttl() / 3).max(RECHECK);
+                    fresh.extend(self.sweep_once().await);
+                }
+            }
+            if !fresh.is_empty() || !self.pending.is_empty() {
+                self.step(fresh).await;
+            }
+            for done in flushes {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn peers(&self) -> &Arc<Peers> {
+        match &self.session {
+            Some(s) => s.peers(),
+            None => &self.own_peers,
+        }
+    }
+
+    /// Take new jobs, and collect every pending one that is safe now.
+    async fn step(&mut self, fresh: Vec<(What, u64, bool)>) {
+        let sessions = match Session::list(self.store.as_ref()).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("collector: listing sessions failed: {e}; trying again later");
+                for (what, blocks, own) in fresh {
+                    self.pending.entry(what).or_insert(Pending {
+                        blocks,
+                        own,
+                        waits: Vec::new(),
+                    });
+                }
+                return;
+            }
+        };
+        let me = self.session.as_ref().map(|s| s.id());
+        let live: HashMap<String, SessionInfo> = sessions
+            .into_iter()
+            .filter(|s| Some(&s.id) != me.as_ref())
+            .filter(|s| matches!(self.peers().observe(s), Verdict::Alive(_)))
+            .map(|s| (s.id.clone(), s))
+            .collect();
+        for (what, blocks, own) in fresh {
+            let waits: Vec<(String, i64)> =
+                live.values().map(|s| (s.id.clone(), s.marker())).collect();
+            self.pending
+                .entry(what)
+                .and_modify(|p| p.blocks = p.blocks.max(blocks))
+                .or_insert(Pending { blocks, own, waits });
+        }
+        let ready: Vec<What> = self
+            .pending
+            .iter()
+            .filter(|(what, p)| self.safe(**what, p, &live))
+            .map(|(what, _)| *what)
+            .collect();
+        for what in ready {
+            let Some(p) = self.pending.remove(&what) else {
+                continue;
+            };
+            let r = match what {
+                What::Orphan(ino) => collect(self.store.as_ref(), ino, self.block_size).await,
+                What::Generation(ino, generation) => {
+                    collect_generation(self.store.as_ref(), ino, generation, p.blocks).await
+                }
+            };
+            if let Err(e) = r {
+                // The record stays: the sweep or fsck finds it again.
+                tracing::warn!(?what, "collecting failed: {e}");
+            }
+        }
+    }
+
+    /// Whether no client can still read what `what` deletes.
+    fn safe(&self, what: What, p: &Pending, live: &HashMap<String, SessionInfo>) -> bool {
+        let ino = match what {
+            What::Orphan(ino) | What::Generation(ino, _) => ino,
+        };
+        // An orphan this client holds is read through; a generation it
+        // ended itself is not.
+        let mine_needed = matches!(what, What::Orphan(_)) || !p.own;
+        if mine_needed && self.held.contains(ino) {
+            return false;
+        }
+        p.waits.iter().all(|(id, then)| match live.get(id) {
+            // Gone, or dead: its client reads nothing any more.
+            None => true,
+            Some(s) => s.beat.is_some() && s.marker() >= then + 2 && !s.may_hold(ino),
+        })
+    }
+
+    /// Read one shard of orphan records and one of dead generations.
+    async fn sweep_once(&mut self) -> Vec<(What, u64, bool)> {
+        let shard = self.sweep;
+        self.sweep = (self.sweep + 1) % ORPHAN_SHARDS;
+        let mut out = Vec::new();
+        for tag in [ORPHAN_TAG, GENERATION_TAG] {
+            let mut q = Query::new(Table::Meta, vec![tag, shard], Range::All);
+            q.limit = Some(1000);
+            loop {
+                let page = match self.store.query(&q).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::debug!("collector sweep: {e}");
+                        break;
+                    }
+                };
+                for it in &page.items {
+                    let what = if tag == ORPHAN_TAG {
+                        orphan_ino(&it.key).map(What::Orphan)
+                    } else {
+                        generation_of(&it.key.s)
+                    };
+                    let Some(what) = what else { continue };
+                    if self.pending.contains_key(&what) {
+                        continue;
+                    }
+                    let blocks = it
+                        .attrs
+                        .get(GENERATION_BLOCKS)
+                        .and_then(Value::as_n)
+                        .unwrap_or(0)
+                        .max(0) as u64;
+                    out.push((what, blocks, false));
+                }
+                match page.next {
+                    Some(n) => q.start_after = Some(n),
+                    None => break,
+                }
+            }
+        }
+        out
+    }
+}
+
+/// (inode, generation) from a dead-generation record's sort key.
+fn generation_of(s: &[u8]) -> Option<What> {
+    let ino: [u8; 8] = s.get(..8)?.try_into().ok()?;
+    let generation: [u8; 8] = s.get(8..16)?.try_into().ok()?;
+    Some(What::Generation(
+        u64::from_be_bytes(ino),
+        u64::from_be_bytes(generation),
+    ))
+}

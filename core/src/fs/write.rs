@@ -1,0 +1,360 @@
+//! Buffered writes and flushes. Writes are coalesced into whole blocks per
+//! open file and written in parallel at flush, fsync, close and unlock;
+//! the inode's size and mtime follow only once the blocks they describe
+//! are stored, so no reader ever sees a size whose blocks are missing.
+//!
+//! Sizes between clients: a flush never shrinks the size the store holds
+//! (only a truncate does), and bytes written with O_APPEND are placed when
+//! the flush runs, at the end of file as the store has it then, so an
+//! append never lands below data another client flushed before it.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::error::{posix, Errno, FsError, FsResult};
+use crate::schema::attr;
+use crate::store::{Change, CmpOp, Cond, Store, StoreError, Table, Value, Write};
+use crate::superblock::now_ns;
+
+use super::block::{self, block_key};
+use super::blockcache::Version;
+use super::file::{generation_is, OpenFile, MAX_FILE_SIZE, PARALLEL_WRITES};
+use super::txn::Attempts;
+use super::Fs;
+
+impl Fs {
+    /// Write at `offset` (at the end with O_APPEND); buffered until flush.
+    pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> FsResult<usize> {
+        let h = self.handle(fh)?;
+        if !h.mode.write {
+            return Err(posix(Errno::EBADF, "file not open for writing"));
+        }
+        self.writable()?;
+        let mut f = h.file.lock().await;
+        let at = if h.mode.append { f.size } else { offset };
+        let end = at
+            .checked_add(data.len() as u64)
+            .filter(|e| *e <= MAX_FILE_SIZE)
+            .ok_or_else(|| posix(Errno::EFBIG, "write past the largest file size"))?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if h.mode.append {
+            // Atomic within this client: taken under the file's lock.
+            f.appended.extend_from_slice(data);
+            f.size = end;
+            f.changed = true;
+            self.add_dirty(&mut f, data.len());
+        } else {
+            if !f.appended.is_empty() {
+                // A write among pending appends: place them where they
+                // stand locally, so the write lands after them as POSIX
+                // orders it.
+                let base = f.append_base();
+                self.place_appends(&mut f, base).await?;
+            }
+            self.put_range(&mut f, offset, data).await?;
+            f.written_end = f.written_end.max(end);
+        }
+        if self.files.dirty_total.load(Ordering::Relaxed) > self.opts.dirty_limit
+            || f.dirty_bytes > self.opts.dirty_limit
+        {
+            self.flush_locked(&mut f).await?;
+        }
+        Ok(data.len())
+    }
+
+    fn add_dirty(&self, f: &mut OpenFile, n: usize) {
+        f.dirty_bytes += n;
+        self.files.dirty_total.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn sub_dirty(&self, f: &mut OpenFile, n: usize) {
+        let n = n.min(f.dirty_bytes);
+        f.dirty_bytes -= n;
+        self.files.dirty_total.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// Copy `data` into the dirty blocks at `offset`, reading the old bytes
+    /// of blocks it covers only partly.
+    async fn put_range(&self, f: &mut OpenFile, offset: u64, data: &[u8]) -> FsResult<()> {
+        let end = offset + data.len() as u64;
+        let bs = self.bs();
+        let first = offset / bs;
+        let last = (end - 1) / bs;
+        let need: Vec<u64> = (first..=last)
+            .filter(|i| !f.dirty.contains_key(i))
+            .filter(|i| {
+                let (bstart, bend) = (i * bs, (i + 1) * bs);
+                let covers = offset <= bstart && end >= bend.min(f.size.max(end));
+                bstart < f.size && !covers
+            })
+            .collect();
+        let mut old = self.load_blocks(f.ino, f.generation, &need).await?;
+        let mut added = 0usize;
+        for i in first..=last {
+            let mut buf = match f.dirty.remove(&i) {
+                Some(b) => b,
+                None => old
+                    .remove(&i)
+                    .map(|d| d.as_ref().clone())
+                    .unwrap_or_default(),
+            };
+            let before = buf.len();
+            let from = offset.max(i * bs);
+            let to = end.min((i + 1) * bs);
+            let (bf, bt) = ((from - i * bs) as usize, (to - i * bs) as usize);
+            if buf.len() < bt {
+                buf.resize(bt, 0);
+            }
+            buf[bf..bt].copy_from_slice(&data[(from - offset) as usize..(to - offset) as usize]);
+            added += buf.len().saturating_sub(before);
+            f.dirty.insert(i, buf);
+        }
+        self.add_dirty(f, added);
+        f.size = f.size.max(end);
+        f.changed = true;
+        Ok(())
+    }
+
+    /// Put the pending appends into the dirty blocks at `at`, which becomes
+    /// where they start (the local size before them is dropped: `at` is
+    /// the store's end of file, or further when this client wrote past it).
+    async fn place_appends(&self, f: &mut OpenFile, at: u64) -> FsResult<()> {
+        let data = std::mem::take(&mut f.appended);
+        self.sub_dirty(f, data.len());
+        let size = f.size;
+        f.size = at;
+        if let Err(e) = self.put_range(f, at, &data).await {
+            f.size = size;
+            self.add_dirty(f, data.len());
+            f.appended = data;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Write dirty blocks (in parallel), then the inode's size and times.
+    /// When this returns, data and metadata are durable in the store.
+    pub async fn flush(&self, fh: u64) -> FsResult<()> {
+        let h = self.handle(fh)?;
+        let mut f = h.file.lock().await;
+        self.flush_locked(&mut f).await
+    }
+
+    /// Flush what this client buffered of an inode, through whichever
+    /// handle (releasing a lock writes the data it protected first).
+    pub async fn flush_ino(&self, ino: u64) -> FsResult<()> {
+        let file = self
+            .files
+            .by_ino
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&ino).cloned());
+        match file {
+            Some(file) => self.flush_locked(&mut *file.lock().await).await,
+            None => Ok(()),
+        }
+    }
+
+    pub(super) async fn flush_locked(&self, f: &mut OpenFile) -> FsResult<()> {
+        if f.clean() {
+            return Ok(());
+        }
+        if !f.appended.is_empty() {
+            // Appends go at the end of file as the store has it now.
+            let node = self.node(f.ino, true).await?;
+            if node.inode.generation != f.generation && !f.dirty.is_empty() {
+                self.record_leaked(f.ino, f.generation, &f.dirty).await;
+            }
+            f.generation = node.inode.generation;
+            f.ctime = f.ctime.max(node.inode.ctime);
+            let at = node.inode.size.max(f.written_end);
+            self.place_appends(f, at).await?;
+        }
+        let blocks = std::mem::take(&mut f.dirty);
+        let bytes = f.dirty_bytes;
+        self.sub_dirty(f, bytes);
+        let restore = |f: &mut OpenFile, blocks: BTreeMap<u64, Vec<u8>>| {
+            // Keep the data for the next flush or close.
+            let n: usize = blocks.values().map(Vec::len).sum();
+            f.dirty = blocks;
+            self.add_dirty(f, n);
+        };
+        let mut tries = Attempts::new();
+        let mut stored_in: Option<u64> = None;
+        loop {
+            if stored_in != Some(f.generation) {
+                if let Err(e) = self.put_blocks(f.ino, f.generation, &blocks).await {
+                    restore(f, blocks);
+                    return Err(e);
+                }
+                stored_in = Some(f.generation);
+            }
+            let now = now_ns();
+            let ctime = now.max(f.ctime + 1);
+            let w = Write::Update {
+                table: Table::Meta,
+                key: crate::inode::inode_key(f.ino),
+                changes: vec![
+                    Change::set(attr::SIZE, Value::N(f.size as i64)),
+                    Change::set(attr::MTIME, Value::N(now)),
+                    Change::set(attr::CTIME, Value::N(ctime)),
+                ],
+                // Never below what the store holds: another client may
+                // have extended the file since this one last looked.
+                cond: Some(Cond::And(vec![
+                    generation_is(f.generation),
+                    Cond::cmp(attr::SIZE, CmpOp::Le, Value::N(f.size as i64)),
+                ])),
+            };
+            match self.store.write(&w).await {
+                Ok(()) => {
+                    f.ctime = ctime;
+                    f.changed = false;
+                    f.written_end = 0;
+                    self.cache.forget_node(f.ino);
+                    // What this client wrote is what it would read back.
+                    let (ino, generation) = (f.ino, f.generation);
+                    for (i, d) in blocks {
+                        self.blocks.put((ino, generation, i), Arc::new(d));
+                    }
+                    self.blocks.set_version(
+                        ino,
+                        Version {
+                            size: f.size,
+                            mtime: now,
+                            generation,
+                        },
+                    );
+                    return Ok(());
+                }
+                Err(StoreError::ConditionFailed { .. }) => {
+                    // Another client truncated to zero meanwhile (a new
+                    // generation: write the blocks again under it), or
+                    // made the file longer (keep its size).
+                    let node = match self.node(f.ino, true).await {
+                        Ok(n) => n,
+                        Err(e) => {
+                            restore(f, blocks);
+                            return Err(e);
+                        }
+                    };
+                    if node.inode.generation != f.generation {
+                        self.record_leaked(f.ino, f.generation, &blocks).await;
+                        f.generation = node.inode.generation;
+                    }
+                    f.size = f.size.max(node.inode.size);
+                    f.ctime = f.ctime.max(node.inode.ctime);
+                    if let Err(e) = tries.again().await {
+                        restore(f, blocks);
+                        return Err(e);
+                    }
+                }
+                Err(e) => {
+                    restore(f, blocks);
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    /// Blocks this client wrote under a generation that another client's
+    /// truncation had already ended: name them in that generation's record,
+    /// so the collector deletes them with the rest (never while a client
+    /// that still reads that generation has the file open).
+    async fn record_leaked(&self, ino: u64, generation: u64, blocks: &BTreeMap<u64, Vec<u8>>) {
+        let Some(last) = blocks.keys().next_back() else {
+            return;
+        };
+        let w = super::orphan::dead_generation_cover(ino, generation, last + 1, now_ns());
+        match self.store.write(&w).await {
+            // Already covered by a record naming at least as many blocks.
+            Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
+            Err(e) => tracing::warn!(
+                ino,
+                generation,
+                "recording blocks of an ended generation failed: {e}; fsck collects them"
+            ),
+        }
+        self.collect_generation_later(ino, generation, last + 1);
+    }
+
+    async fn put_blocks(
+        &self,
+        ino: u64,
+        generation: u64,
+        blocks: &BTreeMap<u64, Vec<u8>>,
+    ) -> FsResult<()> {
+        let limit = Arc::new(Semaphore::new(PARALLEL_WRITES));
+        let mut set = JoinSet::new();
+        for (i, data) in blocks {
+            let store: Arc<dyn Store> = Arc::clone(&self.store);
+            let w = Write::Put {
+                table: Table::Blocks,
+                key: block_key(ino, generation, *i),
+                attrs: block::encode(data, self.compress()),
+                cond: None,
+            };
+            let permit = Arc::clone(&limit).acquire_owned().await;
+            set.spawn(async move {
+                let _permit = permit;
+                store.write(&w).await
+            });
+        }
+        let mut first_err = None;
+        while let Some(r) = set.join_next().await {
+            let r = r.map_err(|e| FsError::Corrupt(format!("block writer failed: {e}")))?;
+            if let Err(e) = r {
+                first_err.get_or_insert(e);
+            }
+        }
+        match first_err {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Forget what an open file buffered (its locks were lost).
+    pub(super) fn discard_locked(&self, f: &mut OpenFile) {
+        let bytes = f.dirty_bytes;
+        self.sub_dirty(f, bytes);
+        f.dirty.clear();
+        f.appended.clear();
+        f.changed = false;
+        f.written_end = 0;
+        self.blocks.drop_ino(f.ino);
+    }
+
+    /// Flush every open file (at unmount, so nothing buffered is lost).
+    /// Returns the first error, after trying them all.
+    pub async fn flush_all(&self) -> FsResult<()> {
+        let files: Vec<_> = self
+            .files
+            .by_ino
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        let mut first = None;
+        for f in files {
+            let mut f = f.lock().await;
+            if let Err(e) = self.flush_locked(&mut f).await {
+                tracing::error!(ino = f.ino, "flushing at unmount failed: {e}");
+                first.get_or_insert(e);
+            }
+        }
+        match first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// fsync: as flush (every flush is durable).
+    pub async fn fsync(&self, fh: u64) -> FsResult<()> {
+        self.flush(fh).await
+    }
+}
