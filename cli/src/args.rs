@@ -74,11 +74,12 @@ pub struct GenerateDocsArgs {
 ///   ro, allow_other, allow_root         as other FUSE file systems
 ///   mandatory_locks                     enforce locks on read and write
 ///   create                              run mkfs first if SOURCE is empty
-///   no_writeback_cache                  send every write to dynamofs at once
+///   writeback_cache                     let the kernel cache writes: for a file
+///                                       system only one client writes (off)
 ///   threads=N                           kernel request threads (default 4)
 ///   write_buffer=MiB                    written data buffered before a flush (256)
 ///   block_cache=MiB                     file data cached for reading (64)
-///   session_ttl=S                       how long a silent mount keeps its locks (30)
+///   session_ttl=S                       lease: how long a silent mount keeps its locks (30)
 ///   log=PATH                            the background server's log
 /// fstab options such as _netdev, defaults, noauto and nofail are accepted.
 ///

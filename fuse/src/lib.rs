@@ -18,7 +18,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use dynamofs_core::caller::Caller;
@@ -40,6 +40,9 @@ pub const MAX_WRITE: u32 = 1 << 20;
 /// The file system as the kernel sees it.
 pub struct Adapter {
     fs: Arc<Fs>,
+    /// How the adapter tells the kernel to drop cached pages and
+    /// attributes (set once the session is mounted).
+    notifier: Arc<OnceLock<fuser::Notifier>>,
     /// Locks shared with every other mount, through the store.
     locks: Option<Arc<Locks>>,
     rt: tokio::runtime::Handle,
@@ -80,12 +83,18 @@ impl Adapter {
     ) -> Adapter {
         Adapter {
             fs,
+            notifier: Arc::new(OnceLock::new()),
             locks,
             rt,
             opts,
             dirs: Arc::new(Mutex::new(HashMap::new())),
             next_dir: AtomicU64::new(1),
         }
+    }
+
+    /// Where the mount puts the session's notifier once it exists.
+    pub fn notifier_slot(&self) -> Arc<OnceLock<fuser::Notifier>> {
+        Arc::clone(&self.notifier)
     }
 
     fn spawn<F>(&self, f: F)
@@ -115,6 +124,28 @@ impl Adapter {
         }
         m
     }
+}
+
+/// Taking a lock revalidates the file, as on NFS: what the previous holder
+/// wrote before releasing it is read now, not what this client (or the
+/// kernel's page cache) had before. Attributes are always dropped (so
+/// lseek(SEEK_END) sees the size the store holds); pages only when the
+/// data changed. The notification is sent before the lock call returns.
+async fn revalidate(
+    fs: &Fs,
+    notifier: &OnceLock<fuser::Notifier>,
+    ino: u64,
+) -> dynamofs_core::error::FsResult<()> {
+    let changed = fs.revalidate(ino).await?;
+    if let Some(n) = notifier.get().cloned() {
+        let offset = if changed { 0 } else { -1 };
+        let sent =
+            tokio::task::spawn_blocking(move || n.inval_inode(INodeNo(ino), offset, 0)).await;
+        if let Ok(Err(e)) = sent {
+            tracing::debug!(ino, "invalidating the kernel's cache: {e}");
+        }
+    }
+    Ok(())
 }
 
 /// open(2) flag bits (Linux, all architectures we build for).
@@ -166,7 +197,10 @@ macro_rules! empty_reply {
 
 impl fuser::Filesystem for Adapter {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
-        let mut want = InitFlags::FUSE_DO_READDIRPLUS
+        // Cached pages go when another client's change shows up in the
+        // attributes (mtime), not only when the size changes.
+        let mut want = InitFlags::FUSE_AUTO_INVAL_DATA
+            | InitFlags::FUSE_DO_READDIRPLUS
             | InitFlags::FUSE_READDIRPLUS_AUTO
             | InitFlags::FUSE_PARALLEL_DIROPS
             | InitFlags::FUSE_ASYNC_READ
@@ -784,7 +818,7 @@ impl fuser::Filesystem for Adapter {
         &self,
         _req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         lock_owner: LockOwner,
         start: u64,
         end: u64,
@@ -808,29 +842,46 @@ impl fuser::Filesystem for Adapter {
             sleep,
             "setlk"
         );
+        let fs = Arc::clone(&self.fs);
+        let notifier = Arc::clone(&self.notifier);
         self.spawn(async move {
+            // A handle whose locks went with a lost lease answers EIO.
+            if let Err(e) = fs.check_handle(fh.0) {
+                return reply.error(errno("setlk", &e));
+            }
             let r = if typ == F_UNLCK {
-                locks
-                    .unlock(
-                        ino.0,
-                        dynamofs_core::locks::LockKind::Posix,
-                        lock_owner.0,
-                        start,
-                        end,
-                    )
-                    .await
+                // Releasing a lock writes the data it protected first, so
+                // the next holder reads it (as on NFS).
+                match fs.flush_ino(ino.0).await {
+                    Ok(()) => {
+                        locks
+                            .unlock(
+                                ino.0,
+                                dynamofs_core::locks::LockKind::Posix,
+                                lock_owner.0,
+                                start,
+                                end,
+                            )
+                            .await
+                    }
+                    Err(e) => Err(e),
+                }
             } else {
                 let Some(t) = lock_type(typ) else {
                     return reply.error(Errno::EINVAL);
                 };
                 let req = LockRequest::posix(t, start, end, lock_owner.0, pid);
-                if sleep {
+                let taken = if sleep {
                     // fuser does not pass the kernel's interrupts on, so the
                     // wait watches the waiting process for a pending signal.
                     let probe = move || signal_pending(pid);
                     locks.setlkw(ino.0, &req, &probe).await
                 } else {
                     locks.setlk(ino.0, &req).await
+                };
+                match taken {
+                    Ok(()) => revalidate(&fs, &notifier, ino.0).await,
+                    Err(e) => Err(e),
                 }
             };
             match r {

@@ -13,7 +13,10 @@ pub struct MountOptions {
     pub read_only: bool,
     pub allow_other: bool,
     pub allow_root: bool,
-    /// Let the kernel cache writes and send them in large pieces.
+    /// Let the kernel cache writes and send them in large pieces. Off by
+    /// default: with it the kernel trusts its own size of a regular file and
+    /// ignores the sizes the file system reports, so other clients' appends
+    /// and truncations stay invisible. For a file system one client writes.
     pub writeback_cache: bool,
     /// Name shown as the source in /proc/mounts.
     pub fsname: String,
@@ -31,7 +34,7 @@ impl Default for MountOptions {
             read_only: false,
             allow_other: false,
             allow_root: false,
-            writeback_cache: true,
+            writeback_cache: false,
             fsname: "dynamofs".into(),
             threads: 4,
             mandatory_locks: false,

@@ -13,10 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
-use dynamofs_core::fs::{Fs, FsOptions};
-use dynamofs_core::locks::Locks;
+use dynamofs_core::client::Client;
+use dynamofs_core::fs::FsOptions;
 use dynamofs_core::mkfs::{self, MkfsOptions};
-use dynamofs_core::session::Session;
 use dynamofs_core::store::{self, Source, StoreOptions};
 use dynamofs_core::superblock::{Superblock, SuperblockError};
 use dynamofs_fuse::{Adapter, MountOptions};
@@ -290,25 +289,26 @@ async fn serve(
         dirty_limit: opts.write_buffer.unwrap_or(defaults.dirty_limit),
         cache_bytes: opts.block_cache.unwrap_or(defaults.cache_bytes),
     };
-    let fs = Arc::new(Fs::open(Arc::clone(&opened.store), fs_opts).await?);
-    let client = Session::register(
+    let client = Client::start(
         Arc::clone(&opened.store),
+        fs_opts,
         &dir.to_string_lossy(),
         opts.session_ttl,
     )
     .await
-    .context("registering this mount's session")?;
-    client.start_heartbeat();
-    client.publish_counters(Arc::clone(&opened.counters));
-    let locks = Arc::new(Locks::new(Arc::clone(&client)));
+    .context("opening the file system and registering this mount's session")?;
+    client
+        .session
+        .publish_counters(Arc::clone(&opened.counters));
     let mut mount_opts = opts.mount.clone();
     mount_opts.fsname = source.to_string();
     let adapter = Adapter::new(
-        Arc::clone(&fs),
-        Some(locks),
+        Arc::clone(&client.fs),
+        Some(Arc::clone(&client.locks)),
         tokio::runtime::Handle::current(),
         mount_opts.clone(),
     );
+    let notifier = adapter.notifier_slot();
     let config = mount_opts.config();
     let mountpoint = dir.to_path_buf();
     let mounted =
@@ -317,13 +317,14 @@ async fn serve(
     let mut session = match mounted {
         Ok(s) => s,
         Err(e) => {
-            client.end().await;
+            let _ = client.stop().await;
             return Err(anyhow::Error::from(e).context(format!(
                 "cannot mount on {} (is fuse3 installed and /dev/fuse usable?)",
                 dir.display()
             )));
         }
     };
+    let _ = notifier.set(session.notifier());
     let mut unmounter = session.unmount_callable();
     if std::env::var_os(READY_ENV).is_some() {
         println!("{READY}");
@@ -339,9 +340,7 @@ async fn serve(
     };
     // Whatever the kernel still had buffered arrived before the session
     // ended; what core buffers is written now.
-    let flushed = fs.flush_all().await;
-    fs.settle().await;
-    client.end().await;
+    let flushed = client.stop().await;
     result.context("serving the mount")?;
     flushed.context("flushing buffered data at unmount")?;
     tracing::info!("unmounted {dir_shown}");

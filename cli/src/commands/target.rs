@@ -236,6 +236,7 @@ pub fn strerror(e: Errno) -> &'static str {
         Errno::ELOOP => "Too many levels of symbolic links",
         Errno::ENODATA => "No data available",
         Errno::EOPNOTSUPP => "Operation not supported",
+        Errno::ESTALE => "Stale file handle",
     }
 }
 
