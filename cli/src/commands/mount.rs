@@ -342,6 +342,9 @@ async fn serve(
     let flushed = fs.flush_all().await;
     fs.settle().await;
     client.end().await;
+    if let Some(injected) = &opened.faults {
+        injected.report();
+    }
     result.context("serving the mount")?;
     flushed.context("flushing buffered data at unmount")?;
     tracing::info!("unmounted {dir_shown}");

@@ -21,7 +21,7 @@ pub use dynamo::{DynamoConfig, DynamoStore};
 pub use error::{StoreError, StoreResult};
 pub use faults::{Fault, FaultSpec, Faults, Injected, InjectedCounts, FAULTS_ENV};
 pub use retry::{Backoff, Retrying};
-pub use source::{open, stack, Opened, Source, SourceError, StoreOptions};
+pub use source::{open, stack, stack_with_faults, Opened, Source, SourceError, StoreOptions};
 pub use sqlite::SqliteStore;
 pub use types::*;
 

@@ -21,6 +21,8 @@ pub const FAULTS_ENV: &str = "DYNAMOFS_FAULTS";
 
 const EXAMPLE: &str = "throttle=0.02,timeout=0.01,conflict=0.02,lost=0.01,slow=0.05:200ms,seed=7";
 
+const KNOWN: &str = "throttle, timeout, conflict, lost, slow, seed";
+
 /// A slow response longer than this is a typo, not a test.
 const MAX_SLOW: Duration = Duration::from_secs(60);
 
@@ -147,9 +149,7 @@ impl FromStr for FaultSpec {
                         .parse()
                         .map_err(|_| fail(format!("seed `{value}` is not a whole number")))?
                 }
-                _ => return Err(fail(format!(
-                    "unknown fault `{key}` (known: throttle, timeout, conflict, lost, slow, seed)"
-                ))),
+                _ => return Err(fail(format!("unknown fault `{key}` (known: {KNOWN})"))),
             }
         }
         let sum: f64 = spec.rates().iter().map(|(_, r)| r).sum();
