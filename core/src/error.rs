@@ -89,6 +89,7 @@ impl FsError {
                 | StoreError::Credentials(_)
                 | StoreError::Network(_)
                 | StoreError::Timeout(_)
+                | StoreError::TransactionInProgress
                 | StoreError::Invalid(_)
                 | StoreError::Corrupt { .. }
                 | StoreError::Other(_) => Errno::EIO,

@@ -341,6 +341,9 @@ async fn serve(
     // Whatever the kernel still had buffered arrived before the session
     // ended; what core buffers is written now.
     let flushed = client.stop().await;
+    if let Some(injected) = &opened.faults {
+        injected.report();
+    }
     result.context("serving the mount")?;
     flushed.context("flushing buffered data at unmount")?;
     tracing::info!("unmounted {dir_shown}");

@@ -126,6 +126,12 @@ pub struct Mount {
 
 impl Mount {
     pub fn new(store: &Store, extra: &[&str]) -> Mount {
+        Mount::with_env(store, extra, &[])
+    }
+
+    /// Mount with extra environment variables for the server (which
+    /// inherits the `dynamofs mount` command's environment).
+    pub fn with_env(store: &Store, extra: &[&str], env: &[(&str, &str)]) -> Mount {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("mnt");
         std::fs::create_dir(&dir).expect("mount point");
@@ -138,6 +144,7 @@ impl Mount {
             .arg(&dir)
             .arg("-o")
             .arg(opts.join(","))
+            .envs(env.iter().copied())
             .output()
             .expect("run mount");
         assert!(

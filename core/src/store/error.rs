@@ -14,6 +14,12 @@ pub enum StoreError {
     #[error("transaction conflict: another request changed the same items concurrently")]
     TransactionConflict,
 
+    /// The store is still applying an earlier attempt of this transaction
+    /// (same request token): its outcome is not known yet. Not a refusal:
+    /// the answer is to wait and ask again with the same token.
+    #[error("an earlier attempt of this transaction is still in progress in the store")]
+    TransactionInProgress,
+
     #[error("throttled by the store: {0}")]
     Throttled(String),
 
@@ -50,7 +56,20 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            StoreError::Throttled(_) | StoreError::Network(_) | StoreError::Timeout(_)
+            StoreError::Throttled(_)
+                | StoreError::Network(_)
+                | StoreError::Timeout(_)
+                | StoreError::TransactionInProgress
+        )
+    }
+
+    /// The request may have been applied although it reported failure: no
+    /// answer came back (a timeout, or a connection that broke), or the
+    /// store was still applying it.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Network(_) | StoreError::Timeout(_) | StoreError::TransactionInProgress
         )
     }
 }

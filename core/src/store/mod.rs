@@ -19,9 +19,9 @@ use async_trait::async_trait;
 pub use counting::{Counters, Counting, RequestKind};
 pub use dynamo::{DynamoConfig, DynamoStore};
 pub use error::{StoreError, StoreResult};
-pub use faults::{Fault, Faults};
+pub use faults::{Fault, FaultSpec, Faults, Injected, InjectedCounts, FAULTS_ENV};
 pub use retry::{Backoff, Retrying};
-pub use source::{open, stack, Opened, Source, SourceError, StoreOptions};
+pub use source::{open, stack, stack_with_faults, Opened, Source, SourceError, StoreOptions};
 pub use sqlite::SqliteStore;
 pub use types::*;
 

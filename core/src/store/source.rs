@@ -10,8 +10,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use super::{
-    Backoff, Counters, Counting, DynamoConfig, DynamoStore, Retrying, SqliteStore, Store,
-    StoreResult,
+    Backoff, Counters, Counting, DynamoConfig, DynamoStore, FaultSpec, Faults, Injected, Retrying,
+    SqliteStore, Store, StoreError, StoreResult,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,13 +128,21 @@ pub struct StoreOptions {
 pub struct Opened {
     pub store: Arc<dyn Store>,
     pub counters: Arc<Counters>,
+    /// What the fault injector did, when `DYNAMOFS_FAULTS` put one in the
+    /// stack (tests only).
+    pub faults: Option<Arc<Injected>>,
 }
 
 /// Open the store a source names. Nothing is created: a missing file or
 /// table shows up as `TableMissing` on first use.
+///
+/// With `DYNAMOFS_FAULTS` set, faults are injected at random under the
+/// retries (see [`FaultSpec`]); a malformed value is refused here, before
+/// anything is connected.
 pub async fn open(source: &Source, opts: &StoreOptions) -> StoreResult<Opened> {
+    let spec = FaultSpec::from_env().map_err(|e| StoreError::Invalid(e.to_string()))?;
     let counters = Arc::new(Counters::default());
-    let store: Arc<dyn Store> = match source {
+    let (store, faults) = match source {
         Source::Aws { region, table } => {
             let backend = DynamoStore::connect(&DynamoConfig {
                 region: region.clone(),
@@ -143,19 +151,43 @@ pub async fn open(source: &Source, opts: &StoreOptions) -> StoreResult<Opened> {
                 profile: opts.profile.clone(),
             })
             .await?;
-            stack(backend, &counters)
+            stack_with_faults(backend, &counters, spec.as_ref())
         }
-        Source::Sqlite { path } => stack(SqliteStore::open(path)?, &counters),
+        Source::Sqlite { path } => {
+            stack_with_faults(SqliteStore::open(path)?, &counters, spec.as_ref())
+        }
     };
-    Ok(Opened { store, counters })
+    Ok(Opened {
+        store,
+        counters,
+        faults,
+    })
 }
 
 /// The production stack over any backend.
 pub fn stack<S: Store + 'static>(backend: S, counters: &Arc<Counters>) -> Arc<dyn Store> {
-    Arc::new(Retrying::new(
-        Counting::new(backend, Arc::clone(counters)),
-        Backoff::default(),
-    ))
+    stack_with_faults(backend, counters, None).0
+}
+
+/// The stack with random faults injected between the retries, which must
+/// ride them out, and the counter, which counts what reached the store.
+pub fn stack_with_faults<S: Store + 'static>(
+    backend: S,
+    counters: &Arc<Counters>,
+    faults: Option<&FaultSpec>,
+) -> (Arc<dyn Store>, Option<Arc<Injected>>) {
+    let counted = Counting::new(backend, Arc::clone(counters));
+    match faults {
+        None => (Arc::new(Retrying::new(counted, Backoff::default())), None),
+        Some(spec) => {
+            let injector = Faults::random(counted, spec);
+            let injected = Arc::clone(injector.counts());
+            (
+                Arc::new(Retrying::new(injector, Backoff::default())),
+                Some(injected),
+            )
+        }
+    }
 }
 
 #[cfg(test)]

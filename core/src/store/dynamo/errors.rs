@@ -184,9 +184,11 @@ impl DynamoStore {
             "ThrottlingException"
             | "ProvisionedThroughputExceededException"
             | "RequestLimitExceeded" => StoreError::Throttled(format!("{code}: {msg}")),
-            "TransactionConflictException" | "TransactionInProgressException" => {
-                StoreError::TransactionConflict
-            }
+            "TransactionConflictException" => StoreError::TransactionConflict,
+            // A retry reached the store while an earlier attempt under the
+            // same token was still being applied: not a conflict with
+            // another client, and not to be retried under a new token.
+            "TransactionInProgressException" => StoreError::TransactionInProgress,
             "ValidationException" if mentions_item_size(&msg) => StoreError::ItemTooLarge {
                 key: key(),
                 // Unknown for updates: the server adds to what is stored.
