@@ -98,7 +98,7 @@ impl OpenFile {
 
 /// Read-ahead window: its first size in blocks, its largest in bytes, and
 /// the least it is topped up by.
-const RA_FIRST: u64 = 4;
+pub(super) const RA_FIRST: u64 = 4;
 const RA_MAX_BYTES: u64 = 8 << 20;
 const RA_BATCH_BYTES: u64 = 1 << 20;
 /// Bytes of blocks asked for in one BatchGetItem: DynamoDB answers at most
@@ -119,11 +119,11 @@ pub(super) struct Handle {
 #[derive(Default)]
 pub(super) struct Files {
     next: AtomicU64,
-    handles: std::sync::Mutex<HashMap<u64, Handle>>,
+    pub(super) handles: std::sync::Mutex<HashMap<u64, Handle>>,
     /// Handles whose file's locks were lost with this client's lease:
     /// their I/O fails with EIO until they are closed and the file opened
     /// again, as on NFSv4.
-    lost: std::sync::Mutex<std::collections::HashSet<u64>>,
+    pub(super) lost: std::sync::Mutex<std::collections::HashSet<u64>>,
     pub(super) by_ino: std::sync::Mutex<HashMap<u64, Arc<Mutex<OpenFile>>>>,
     pub(super) dirty_total: AtomicUsize,
 }
@@ -153,52 +153,6 @@ impl Fs {
             .ok()
             .and_then(|m| m.get(&fh).cloned())
             .ok_or_else(|| posix(Errno::EBADF, format!("no open file {fh}")))
-    }
-
-    /// EIO if the handle's locks were lost with this client's lease (or
-    /// EBADF if there is no such handle).
-    pub fn check_handle(&self, fh: u64) -> FsResult<()> {
-        self.handle(fh).map(|_| ())
-    }
-
-    /// Make every handle now open on `ino` fail with EIO until closed, and
-    /// drop what they buffered: this client lost its lease, so the locks
-    /// they wrote under may be held by another client now, whose data must
-    /// not be overwritten with this client's.
-    pub async fn lose_handles(&self, ino: u64) {
-        let fhs: Vec<u64> = self
-            .files
-            .handles
-            .lock()
-            .map(|m| {
-                m.iter()
-                    .filter(|(_, h)| h.ino == ino)
-                    .map(|(fh, _)| *fh)
-                    .collect()
-            })
-            .unwrap_or_default();
-        if fhs.is_empty() {
-            return;
-        }
-        if let Ok(mut l) = self.files.lost.lock() {
-            l.extend(fhs);
-        }
-        let file = self
-            .files
-            .by_ino
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&ino).cloned());
-        if let Some(file) = file {
-            let mut f = file.lock().await;
-            if !f.clean() {
-                tracing::error!(
-                    ino,
-                    "lease lost: dropping data written under a lock this client no longer holds"
-                );
-            }
-            self.discard_locked(&mut f);
-        }
     }
 
     /// Open an inode; returns a handle number. The inode is read fresh.
@@ -298,95 +252,6 @@ impl Fs {
             );
         }
         Ok(fh)
-    }
-
-    /// Take the store's view of an open file's size and data generation,
-    /// unless this client has something of it not yet written (then the
-    /// flush reconciles). Returns whether the data changed elsewhere.
-    pub(super) fn adopt(&self, f: &mut OpenFile, node: &super::node::Node) -> bool {
-        if !f.clean() || node.kind() != FileType::Regular {
-            return false;
-        }
-        let i = &node.inode;
-        let changed = f.generation != i.generation || f.size != i.size;
-        if f.generation != i.generation {
-            f.ra_next = 0;
-            f.ra_window = RA_FIRST;
-            f.ra_issued = None;
-        }
-        f.generation = i.generation;
-        f.size = i.size;
-        f.ctime = f.ctime.max(i.ctime);
-        changed
-    }
-
-    /// After a fresh read of an inode this client has open: follow what
-    /// other clients did to it (size, generation, and cached blocks that
-    /// are no longer current), so a getattr that shows another client's
-    /// append is followed by reads that return it. Skipped while the file
-    /// is busy here; its next operation sees the store anyway.
-    pub(super) fn refresh_open(&self, node: &super::node::Node) {
-        let ino = node.inode.ino;
-        let Some(file) = self
-            .files
-            .by_ino
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&ino).cloned())
-        else {
-            return;
-        };
-        if let Ok(mut f) = file.try_lock() {
-            if f.clean() {
-                self.adopt(&mut f, node);
-                self.blocks.drop_if_changed(ino, version_of(&node.inode));
-            }
-        };
-    }
-
-    /// The attributes to show of a node: what the store says, with the size
-    /// of what this client has written and not flushed yet. Without the
-    /// kernel's writeback cache the kernel takes the size it is told, and
-    /// its reads stop there: a stat of a file this client is writing must
-    /// not hide the writes.
-    pub(super) async fn attr_of(&self, node: &super::node::Node) -> super::attr::Attr {
-        let mut a = node.attr(self.sb.block_size);
-        if node.kind() != FileType::Regular {
-            return a;
-        }
-        let file = self
-            .files
-            .by_ino
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&node.inode.ino).cloned());
-        if let Some(file) = file {
-            let f = file.lock().await;
-            if !f.clean() {
-                a.size = f.size;
-                a.blocks = f.size.div_ceil(512);
-            }
-        }
-        a
-    }
-
-    /// Revalidate an open file against the store (taking a lock does this,
-    /// as on NFS): one fresh read. Returns whether its data changed since
-    /// this client last saw it, in which case cached pages must go.
-    pub async fn revalidate(&self, ino: u64) -> FsResult<bool> {
-        let node = self.node(ino, true).await?;
-        let file = self
-            .files
-            .by_ino
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&ino).cloned());
-        let same = self.blocks.revalidate(ino, version_of(&node.inode));
-        if let Some(file) = file {
-            let mut f = file.lock().await;
-            self.adopt(&mut f, &node);
-        }
-        Ok(!same)
     }
 
     /// Whether the kernel may keep its cached pages of this file: its data
@@ -623,40 +488,5 @@ pub(super) fn generation_is(generation: u64) -> Cond {
         Cond::And(vec![Cond::Exists, Cond::has_not(attr::GENERATION)])
     } else {
         Cond::eq(attr::GENERATION, Value::N(generation as i64))
-    }
-}
-
-impl Fs {
-    /// After this client lost its lease (and so, for a while, did not
-    /// protect what it holds open from other clients' collectors): fail the
-    /// handles of every open file whose data may have been collected
-    /// meanwhile — gone, unlinked, or truncated to zero elsewhere — so that
-    /// nobody reads zeros for it.
-    pub async fn revalidate_open(&self) {
-        let open: Vec<(u64, Arc<Mutex<OpenFile>>)> = self
-            .files
-            .by_ino
-            .lock()
-            .map(|m| m.iter().map(|(i, f)| (*i, Arc::clone(f))).collect())
-            .unwrap_or_default();
-        for (ino, file) in open {
-            let generation = file.lock().await.generation;
-            let lost = match self.node(ino, true).await {
-                Ok(n) => n.inode.nlink == 0 || n.inode.generation != generation,
-                Err(e) if e.errno() == Errno::ESTALE => true,
-                Err(e) => {
-                    tracing::warn!(ino, "revalidating an open file after a lost lease: {e}");
-                    false
-                }
-            };
-            if lost {
-                tracing::error!(
-                    ino,
-                    "open file may have lost its data while the lease was lost; \
-                     its handles fail with EIO until it is opened again"
-                );
-                self.lose_handles(ino).await;
-            }
-        }
     }
 }

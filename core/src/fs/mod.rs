@@ -10,6 +10,7 @@ mod attr;
 mod block;
 mod blockcache;
 mod cache;
+mod coherence;
 mod collect;
 mod create;
 mod dir;

@@ -1,0 +1,185 @@
+//! What this client's open files do when other clients change them:
+//! follow the store's size and data generation whenever the inode is read
+//! fresh (unless this client has unflushed data of its own), show this
+//! client's unflushed size in the attributes it answers, revalidate on a
+//! lock, and fail the handles whose locks went with a lost lease.
+
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use crate::error::{Errno, FsResult};
+use crate::inode::FileType;
+
+use super::file::{version_of, OpenFile, RA_FIRST};
+use super::Fs;
+
+impl Fs {
+    /// EIO if the handle's locks were lost with this client's lease (or
+    /// EBADF if there is no such handle).
+    pub fn check_handle(&self, fh: u64) -> FsResult<()> {
+        self.handle(fh).map(|_| ())
+    }
+
+    /// Make every handle now open on `ino` fail with EIO until closed, and
+    /// drop what they buffered: this client lost its lease, so the locks
+    /// they wrote under may be held by another client now, whose data must
+    /// not be overwritten with this client's.
+    pub async fn lose_handles(&self, ino: u64) {
+        let fhs: Vec<u64> = self
+            .files
+            .handles
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, h)| h.ino == ino)
+                    .map(|(fh, _)| *fh)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if fhs.is_empty() {
+            return;
+        }
+        if let Ok(mut l) = self.files.lost.lock() {
+            l.extend(fhs);
+        }
+        let file = self
+            .files
+            .by_ino
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&ino).cloned());
+        if let Some(file) = file {
+            let mut f = file.lock().await;
+            if !f.clean() {
+                tracing::error!(
+                    ino,
+                    "lease lost: dropping data written under a lock this client no longer holds"
+                );
+            }
+            self.discard_locked(&mut f);
+        }
+    }
+
+    /// Take the store's view of an open file's size and data generation,
+    /// unless this client has something of it not yet written (then the
+    /// flush reconciles). Returns whether the data changed elsewhere.
+    pub(super) fn adopt(&self, f: &mut OpenFile, node: &super::node::Node) -> bool {
+        if !f.clean() || node.kind() != FileType::Regular {
+            return false;
+        }
+        let i = &node.inode;
+        let changed = f.generation != i.generation || f.size != i.size;
+        if f.generation != i.generation {
+            f.ra_next = 0;
+            f.ra_window = RA_FIRST;
+            f.ra_issued = None;
+        }
+        f.generation = i.generation;
+        f.size = i.size;
+        f.ctime = f.ctime.max(i.ctime);
+        changed
+    }
+
+    /// After a fresh read of an inode this client has open: follow what
+    /// other clients did to it (size, generation, and cached blocks that
+    /// are no longer current), so a getattr that shows another client's
+    /// append is followed by reads that return it. Skipped while the file
+    /// is busy here; its next operation sees the store anyway.
+    pub(super) fn refresh_open(&self, node: &super::node::Node) {
+        let ino = node.inode.ino;
+        let Some(file) = self
+            .files
+            .by_ino
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&ino).cloned())
+        else {
+            return;
+        };
+        if let Ok(mut f) = file.try_lock() {
+            if f.clean() {
+                self.adopt(&mut f, node);
+                self.blocks.drop_if_changed(ino, version_of(&node.inode));
+            }
+        };
+    }
+
+    /// The attributes to show of a node: what the store says, with the size
+    /// of what this client has written and not flushed yet. Without the
+    /// kernel's writeback cache the kernel takes the size it is told, and
+    /// its reads stop there: a stat of a file this client is writing must
+    /// not hide the writes.
+    pub(super) async fn attr_of(&self, node: &super::node::Node) -> super::attr::Attr {
+        let mut a = node.attr(self.sb.block_size);
+        if node.kind() != FileType::Regular {
+            return a;
+        }
+        let file = self
+            .files
+            .by_ino
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&node.inode.ino).cloned());
+        if let Some(file) = file {
+            let f = file.lock().await;
+            if !f.clean() {
+                a.size = f.size;
+                a.blocks = f.size.div_ceil(512);
+            }
+        }
+        a
+    }
+
+    /// Revalidate an open file against the store (taking a lock does this,
+    /// as on NFS): one fresh read. Returns whether its data changed since
+    /// this client last saw it, in which case cached pages must go.
+    pub async fn revalidate(&self, ino: u64) -> FsResult<bool> {
+        let node = self.node(ino, true).await?;
+        let file = self
+            .files
+            .by_ino
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&ino).cloned());
+        let same = self.blocks.revalidate(ino, version_of(&node.inode));
+        if let Some(file) = file {
+            let mut f = file.lock().await;
+            self.adopt(&mut f, &node);
+        }
+        Ok(!same)
+    }
+
+    /// After this client lost its lease (and so, for a while, did not
+    /// protect what it holds open from other clients' collectors): fail the
+    /// handles of every open file whose data may have been collected
+    /// meanwhile — gone, unlinked, or truncated to zero elsewhere — so that
+    /// nobody reads zeros for it.
+    pub async fn revalidate_open(&self) {
+        let open: Vec<(u64, Arc<Mutex<OpenFile>>)> = self
+            .files
+            .by_ino
+            .lock()
+            .map(|m| m.iter().map(|(i, f)| (*i, Arc::clone(f))).collect())
+            .unwrap_or_default();
+        for (ino, file) in open {
+            let generation = file.lock().await.generation;
+            let lost = match self.node(ino, true).await {
+                Ok(n) => n.inode.nlink == 0 || n.inode.generation != generation,
+                Err(e) if e.errno() == Errno::ESTALE => true,
+                Err(e) => {
+                    tracing::warn!(ino, "revalidating an open file after a lost lease: {e}");
+                    false
+                }
+            };
+            if lost {
+                tracing::error!(
+                    ino,
+                    "open file may have lost its data while the lease was lost; \
+                     its handles fail with EIO until it is opened again"
+                );
+                self.lose_handles(ino).await;
+            }
+        }
+    }
+}
