@@ -106,11 +106,9 @@ async fn condition_failures_are_answers(backend: Arc<dyn Store>) {
 }
 
 /// A transaction whose first response is lost is retried with the same
-/// token and is applied exactly once. moto ignores tokens, so this runs on
-/// the embedded store, which honours them as DynamoDB does.
-#[tokio::test(flavor = "multi_thread")]
-async fn lost_commit_response_applied_once() {
-    let (s, counters) = stack(common::sqlite().await);
+/// token and is applied exactly once.
+async fn lost_commit_response_applied_once(backend: Arc<dyn Store>) {
+    let (s, counters) = stack(backend);
     let k = Key::new("f", "4");
     let create = Write::Put {
         table: Table::Meta,
@@ -126,9 +124,7 @@ async fn lost_commit_response_applied_once() {
     assert_eq!(counters.get(RequestKind::TransactWriteItems).requests, 2);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn same_token_twice_applies_once() {
-    let s = common::sqlite().await;
+async fn same_token_twice_applies_once(s: Arc<dyn Store>) {
     let k = Key::new("f", "5");
     let t = Token::fresh();
     s.transact(&[bump(&k)], &t).await.expect("first");
@@ -156,5 +152,7 @@ macro_rules! both {
 both!(
     transient_faults_are_retried,
     persistent_faults_give_up,
-    condition_failures_are_answers
+    condition_failures_are_answers,
+    lost_commit_response_applied_once,
+    same_token_twice_applies_once
 );
