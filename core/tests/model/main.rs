@@ -12,8 +12,9 @@
 //!
 //! Case counts: `DYNAMOFS_MODEL_CASES` (default 2000) cases of the model on
 //! in-memory SQLite (about 25 s in a debug build) and a third of that for
-//! two clients; `DYNAMOFS_MODEL_MOTO_CASES` (default 50, about 20 s) cases
-//! on moto and half of that for two clients. Each case is 1 to 39 ops.
+//! two clients; `DYNAMOFS_MODEL_MOTO_CASES` (default 50, about 45 s on a
+//! busy 2-core machine) cases on the DynamoDB test server (moto, one request
+//! at a time) and half of that for two clients. Each case is 1 to 39 ops.
 //! Soak (the SQLite tests only; the moto ones need scripts/test):
 //!
 //! ```text
