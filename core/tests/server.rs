@@ -416,66 +416,44 @@ async fn queries_read_exactly_their_partition(s: Arc<dyn Store>) {
 
 // ------------------------------------------------------------------ wiring
 
-mod sqlite {
-    use super::*;
-
-    async fn pair() -> (Arc<dyn Store>, Arc<dyn Store>) {
-        // One in-memory database: both "clients" share it.
-        let s = common::sqlite().await;
-        (Arc::clone(&s), s)
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn cancelled_transactions_roll_back_exactly() {
-        let (a, b) = pair().await;
-        super::cancelled_transactions_roll_back_exactly(a, b).await
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn concurrent_transactions_on_one_item() {
-        let (a, b) = pair().await;
-        super::concurrent_transactions_on_one_item(a, b).await
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn cancelled_token_is_not_remembered() {
-        super::cancelled_token_is_not_remembered(common::sqlite().await).await
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn queries_read_exactly_their_partition() {
-        super::queries_read_exactly_their_partition(common::sqlite().await).await
-    }
+/// Two clients of one embedded store: one in-memory database, shared.
+async fn sqlite_pair() -> (Arc<dyn Store>, Arc<dyn Store>) {
+    let s = common::sqlite().await;
+    (Arc::clone(&s), s)
 }
 
-mod dynamo {
-    use super::*;
-
-    async fn pair() -> (Arc<dyn Store>, Arc<dyn Store>) {
-        let one = common::dynamo().await;
-        let two = second_client(&one).await;
-        (one, two)
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn cancelled_transactions_roll_back_exactly() {
-        let (a, b) = pair().await;
-        super::cancelled_transactions_roll_back_exactly(a, b).await
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn concurrent_transactions_on_one_item() {
-        let (a, b) = pair().await;
-        super::concurrent_transactions_on_one_item(a, b).await
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn cancelled_token_is_not_remembered() {
-        super::cancelled_token_is_not_remembered(common::dynamo().await).await
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn queries_read_exactly_their_partition() {
-        super::queries_read_exactly_their_partition(common::dynamo().await).await
-    }
+/// Two clients of one table pair on the test server.
+async fn dynamo_pair() -> (Arc<dyn Store>, Arc<dyn Store>) {
+    let one = common::dynamo().await;
+    let two = second_client(&one).await;
+    (one, two)
 }
+
+/// The tests of one backend: `$one` makes a store, `$pair` two clients.
+macro_rules! tests {
+    ($backend:ident, $one:path, $pair:path; pairs: $($two:ident),*; singles: $($single:ident),*) => {
+        mod $backend {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $two() {
+                let (a, b) = $pair().await;
+                crate::$two(a, b).await
+            })*
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $single() {
+                crate::$single($one().await).await
+            })*
+        }
+    };
+}
+
+macro_rules! on_both {
+    ($($rest:tt)*) => {
+        tests!(sqlite, crate::common::sqlite, crate::sqlite_pair; $($rest)*);
+        tests!(dynamo, crate::common::dynamo, crate::dynamo_pair; $($rest)*);
+    };
+}
+
+on_both!(
+    pairs: cancelled_transactions_roll_back_exactly, concurrent_transactions_on_one_item;
+    singles: cancelled_token_is_not_remembered, queries_read_exactly_their_partition
+);
