@@ -822,13 +822,5 @@ both_stores!(
     attributes_and_permissions,
     round_trips,
     concurrent_creates_in_one_directory,
+    racing_renames_make_no_cycle,
 );
-
-/// Only on the embedded store: moto evaluates a transaction's conditions
-/// and applies its writes without isolation from a concurrent transaction
-/// (seen here: both renames committed, making a cycle), whereas DynamoDB
-/// and SQLite serialise transactions, which is what the cycle check needs.
-#[tokio::test(flavor = "multi_thread")]
-async fn racing_renames_make_no_cycle_sqlite() {
-    racing_renames_make_no_cycle(common::sqlite().await).await
-}

@@ -12,8 +12,9 @@
 //!
 //! Case counts: `DYNAMOFS_MODEL_CASES` (default 2000) cases of the model on
 //! in-memory SQLite (about 25 s in a debug build) and a third of that for
-//! two clients; `DYNAMOFS_MODEL_MOTO_CASES` (default 50, about 20 s) cases
-//! on moto and half of that for two clients. Each case is 1 to 39 ops.
+//! two clients; `DYNAMOFS_MODEL_MOTO_CASES` (default 50, about 45 s on a
+//! busy 2-core machine) cases on the DynamoDB test server (moto, one request
+//! at a time) and half of that for two clients. Each case is 1 to 39 ops.
 //! Soak (the SQLite tests only; the moto ones need scripts/test):
 //!
 //! ```text
@@ -44,10 +45,7 @@ use dynamofs_core::fs::{Attr, Fs, FsOptions, RenameFlags};
 use dynamofs_core::inode::{FileType, Inode, S_IFREG};
 use dynamofs_core::mkfs::{mkfs, MkfsOptions};
 use dynamofs_core::schema::{counter, counter_key, dir_p, ROOT_INO};
-use dynamofs_core::store::{
-    self, Attrs, BatchWrite, Billing, Change, Counters, Item, Key, Page, Query, ScanPage, Store,
-    StoreResult, Table, TableState, Token, Value, Write,
-};
+use dynamofs_core::store::{self, Attrs, Change, Counters, Key, Store, Table, Value, Write};
 
 // ---------------------------------------------------------------- real fs
 
@@ -182,72 +180,10 @@ enum Backend {
 async fn backend(b: Backend) -> Arc<dyn Store> {
     match b {
         Backend::Sqlite => common::sqlite().await,
-        Backend::Moto => Arc::new(OneAtATime {
-            inner: common::dynamo().await,
-            lock: tokio::sync::Mutex::new(()),
-        }),
-    }
-}
-
-/// Sends moto one request at a time.
-///
-/// moto's TransactWriteItems is not atomic under concurrency: it applies a
-/// transaction's writes one by one and, when one fails its condition,
-/// restores a deep copy of the whole table taken when the transaction
-/// began (moto/dynamodb/models/__init__.py, `transact_write_items`),
-/// erasing whatever other requests committed meanwhile. With two clients
-/// (or one client and its orphan collector) that lost entries, counter
-/// updates and deletions in about 3% of the two-client cases; with moto's
-/// server made single-threaded, none in 200 cases, as on SQLite. Clients
-/// still interleave their reads, plans and commits (so races, failed
-/// conditions and re-planning are exercised); only moto's own processing
-/// is kept serial. Real DynamoDB transactions are serializable.
-struct OneAtATime {
-    inner: Arc<dyn Store>,
-    lock: tokio::sync::Mutex<()>,
-}
-
-#[async_trait::async_trait]
-impl Store for OneAtATime {
-    async fn get(&self, t: Table, k: &Key, c: bool) -> StoreResult<Option<Item>> {
-        let _g = self.lock.lock().await;
-        self.inner.get(t, k, c).await
-    }
-    async fn batch_get(&self, t: Table, k: &[Key], c: bool) -> StoreResult<Vec<Option<Item>>> {
-        let _g = self.lock.lock().await;
-        self.inner.batch_get(t, k, c).await
-    }
-    async fn query(&self, q: &Query) -> StoreResult<Page> {
-        let _g = self.lock.lock().await;
-        self.inner.query(q).await
-    }
-    async fn write(&self, w: &Write) -> StoreResult<()> {
-        let _g = self.lock.lock().await;
-        self.inner.write(w).await
-    }
-    async fn transact(&self, w: &[Write], token: &Token) -> StoreResult<()> {
-        let _g = self.lock.lock().await;
-        self.inner.transact(w, token).await
-    }
-    async fn batch_write(&self, t: Table, w: &[BatchWrite]) -> StoreResult<()> {
-        let _g = self.lock.lock().await;
-        self.inner.batch_write(t, w).await
-    }
-    async fn scan(&self, t: Table, after: Option<&Key>, n: usize) -> StoreResult<ScanPage> {
-        let _g = self.lock.lock().await;
-        self.inner.scan(t, after, n).await
-    }
-    async fn table_state(&self, t: Table) -> StoreResult<TableState> {
-        self.inner.table_state(t).await
-    }
-    async fn create_tables(&self, b: Billing) -> StoreResult<()> {
-        self.inner.create_tables(b).await
-    }
-    async fn delete_tables(&self) -> StoreResult<()> {
-        self.inner.delete_tables().await
-    }
-    fn table_name(&self, t: Table) -> String {
-        self.inner.table_name(t)
+        // The test server executes one request at a time, as DynamoDB's
+        // serializable transactions require; clients still interleave their
+        // reads, plans and commits.
+        Backend::Moto => common::dynamo().await,
     }
 }
 
