@@ -117,6 +117,34 @@ fn sizes_and_bytes_follow(kind: Kind) {
     fsck_clean(&store, m);
 }
 
+/// Close-to-open holds even while the kernel still trusts attributes it
+/// cached (a long attr_timeout): an open after another client's close reads
+/// every byte, whatever size this mount's kernel had cached.
+fn open_sees_new_size_despite_cached_attrs(kind: Kind) {
+    let store = Store::new(kind);
+    let opt = format!("session_ttl={}", ttl(kind));
+    let a = Mount::new(&store, &[&opt]);
+    let b = Mount::new(&store, &[&opt, "attr_timeout=60", "entry_timeout=60"]);
+    fs::write(a.path("f"), b"0123456789").expect("write");
+    assert_eq!(size(&b.path("f")), 10, "B caches the size for a minute");
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(a.path("f"))
+        .expect("open");
+    f.write_all(b"MORE").expect("append");
+    drop(f);
+    assert_eq!(fs::read(b.path("f")).expect("read"), b"0123456789MORE");
+    assert_eq!(size(&b.path("f")), 14, "and the open refreshed the size");
+    fs::OpenOptions::new()
+        .write(true)
+        .open(a.path("f"))
+        .expect("open")
+        .set_len(3)
+        .expect("truncate");
+    assert_eq!(fs::read(b.path("f")).expect("read"), b"012");
+    fsck_clean(&store, vec![a, b]);
+}
+
 /// A pattern that never holds a zero byte, so zeros read are a finding.
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
@@ -391,6 +419,7 @@ os.close(fd)
 
 common::both!(
     sizes_and_bytes_follow,
+    open_sees_new_size_despite_cached_attrs,
     open_files_survive_other_clients,
     create_after_remote_unlink,
     locked_appends_keep_every_record,

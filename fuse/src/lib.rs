@@ -137,15 +137,21 @@ async fn revalidate(
     ino: u64,
 ) -> dynamofs_core::error::FsResult<()> {
     let changed = fs.revalidate(ino).await?;
+    invalidate(notifier, ino, changed).await;
+    Ok(())
+}
+
+/// Drop the kernel's cached attributes of `ino`, and its cached pages too
+/// when `pages`. Sent (and done) before the caller replies.
+async fn invalidate(notifier: &OnceLock<fuser::Notifier>, ino: u64, pages: bool) {
     if let Some(n) = notifier.get().cloned() {
-        let offset = if changed { 0 } else { -1 };
+        let offset = if pages { 0 } else { -1 };
         let sent =
             tokio::task::spawn_blocking(move || n.inval_inode(INodeNo(ino), offset, 0)).await;
         if let Ok(Err(e)) = sent {
             tracing::debug!(ino, "invalidating the kernel's cache: {e}");
         }
     }
-    Ok(())
 }
 
 /// open(2) flag bits (Linux, all architectures we build for).
@@ -409,12 +415,18 @@ impl fuser::Filesystem for Adapter {
         if flags.acc_mode() == OpenAccMode::O_RDONLY {
             mode.write = false;
         }
+        let notifier = Arc::clone(&self.notifier);
         self.spawn(async move {
             match fs.open_file(&c, ino.0, mode).await {
                 Ok(fh) => {
                     let f = if fs.keep_cache(fh) {
                         FopenFlags::FOPEN_KEEP_CACHE
                     } else {
+                        // Close-to-open: the file changed since this client
+                        // last saw it, so the size the kernel cached must
+                        // go too, or its reads stop at the old end of file
+                        // (pages go anyway without KEEP_CACHE).
+                        invalidate(&notifier, ino.0, false).await;
                         FopenFlags::empty()
                     };
                     reply.opened(FileHandle(fh), f)
