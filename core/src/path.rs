@@ -251,11 +251,11 @@ pub async fn list_dir(fs: &Fs, caller: &Caller, ino: u64, dots: bool) -> FsResul
     let mut offset = 0;
     loop {
         let page = fs.readdirplus(&mut h, offset, LIST_PAGE).await?;
-        let Some((last, _, _)) = page.last() else {
+        let Some((last, _, _, _)) = page.last() else {
             break;
         };
         offset = *last;
-        for (next, e, attr) in page {
+        for (next, e, attr, _) in page {
             // `.` and `..` are the first two offsets. Anything later is
             // an item of the store, even if named `..` (a damaged or
             // hostile one), and is handed on for the caller to refuse.

@@ -738,7 +738,7 @@ async fn round_trips(backend: Arc<dyn Store>) {
             break;
         }
         seen += page.len();
-        off = page.last().map(|(o, _, _)| *o).unwrap_or(off);
+        off = page.last().map(|(o, _, _, _)| *o).unwrap_or(off);
     }
     assert_eq!(seen, 2 + 150 + 4, ". .. f p s x and the new files");
     let reqs = n.total_requests();

@@ -243,8 +243,9 @@ impl fuser::Filesystem for Adapter {
         let fs = Arc::clone(&self.fs);
         let ttl = self.opts.attr_ttl;
         self.spawn(async move {
-            match fs.getattr(ino.0).await {
-                Ok(a) => reply.attr(&ttl, &attr(&a)),
+            match fs.getattr_cached(ino.0).await {
+                // Never longer than the mount's attr_timeout in all.
+                Ok((a, left)) => reply.attr(&left.min(ttl), &attr(&a)),
                 Err(e) => reply.error(errno("getattr", &e)),
             }
         });
@@ -639,12 +640,12 @@ impl fuser::Filesystem for Adapter {
                 if page.is_empty() {
                     break;
                 }
-                for (next, e, a) in page {
+                for (next, e, a, left) in page {
                     if reply.add(
                         INodeNo(e.ino),
                         next,
                         OsStr::from_bytes(&e.name),
-                        &ttl,
+                        &left.min(ttl),
                         &attr(&a),
                         GEN,
                     ) {

@@ -341,6 +341,9 @@ async fn serve(
     // Whatever the kernel still had buffered arrived before the session
     // ended; what core buffers is written now.
     let flushed = client.stop().await;
+    // For operators and round-trip tests: what this mount asked of the
+    // store in its life.
+    tracing::info!("store requests: {}", opened.counters);
     if let Some(injected) = &opened.faults {
         injected.report();
     }

@@ -37,6 +37,25 @@ impl Cache {
             .map(|(n, _)| n.clone())
     }
 
+    /// A node and how much longer it may be trusted (its TTL less the time
+    /// since it was read from the store).
+    pub fn node_for(&self, ino: u64) -> Option<(Node, Duration)> {
+        let map = self.nodes.lock().ok()?;
+        let (n, at) = map.get(&ino)?;
+        let left = self.ttl.checked_sub(at.elapsed())?;
+        (!left.is_zero()).then(|| (n.clone(), left))
+    }
+
+    /// Apply this client's own committed change to a cached node, keeping
+    /// the time it was read: the rest of it is no fresher than that.
+    pub fn update_node(&self, ino: u64, f: impl FnOnce(&mut Node)) {
+        if let Ok(mut map) = self.nodes.lock() {
+            if let Some((n, _)) = map.get_mut(&ino) {
+                f(n);
+            }
+        }
+    }
+
     pub fn put_node(&self, node: &Node) {
         if let Ok(mut map) = self.nodes.lock() {
             if map.len() > 100_000 {

@@ -156,6 +156,7 @@ impl Fs {
                     self.cache.put_node(&node);
                     self.cache
                         .put_entry(parent, name, Some(Entry { ino, kind }));
+                    self.dir_changed(parent, shard_of(name), 1, dir as i64, now);
                     self.remember(ino);
                     return Ok(node);
                 }
@@ -329,7 +330,12 @@ impl Fs {
                     let mut node = n;
                     node.inode.nlink = nlink + 1;
                     node.inode.ctime = super::remove::later(now, &node.inode);
-                    self.cache.put_node(&node);
+                    let (nl, ct) = (node.inode.nlink, node.inode.ctime);
+                    self.cache.update_node(ino, |c| {
+                        c.inode.nlink = nl;
+                        c.inode.ctime = ct;
+                    });
+                    self.dir_changed(parent, shard_of(name), 1, 0, now);
                     self.cache.put_entry(
                         parent,
                         name,

@@ -185,6 +185,20 @@ impl Fs {
         Ok(self.attr_of(&node).await)
     }
 
+    /// Attributes of an inode for a cache with a time to live (the
+    /// kernel's): from this client's cache while what it read is younger
+    /// than `attr_ttl`, with the time it may still be trusted, so nothing
+    /// is shown older than `attr_ttl` in all; otherwise read fresh. A
+    /// create's parent, or a file just listed, costs no request.
+    pub async fn getattr_cached(&self, ino: u64) -> FsResult<(Attr, Duration)> {
+        if let Some((node, left)) = self.cache.node_for(ino) {
+            if node.inode.nlink > 0 || node.is_dir() || self.is_open(ino) {
+                return Ok((self.attr_of(&node).await, left));
+            }
+        }
+        Ok((self.getattr(ino).await?, self.opts.attr_ttl))
+    }
+
     /// Whether the caller may access an inode with `mask` (R=4, W=2, X=1;
     /// 0 checks existence).
     pub async fn access(&self, caller: &Caller, ino: u64, mask: u32) -> FsResult<()> {

@@ -158,6 +158,20 @@ pub fn node_keys(ino: u64, dir: bool) -> Vec<Key> {
 }
 
 impl Fs {
+    /// A directory's counter changed by this client's own commit: keep the
+    /// cached directory (if any) as the store now has it, so its attributes
+    /// can be answered from the cache (a create's parent is asked for them
+    /// by the kernel right after).
+    pub(super) fn dir_changed(&self, dir: u64, shard: u8, entries: i64, subdirs: i64, now: i64) {
+        self.cache.update_node(dir, |n| {
+            if let Some(c) = n.counters.get_mut(shard as usize) {
+                c.entries += entries;
+                c.subdirs += subdirs;
+                c.changed = c.changed.max(now);
+            }
+        });
+    }
+
     /// A node, from the cache unless `fresh` (or not cached): one Query.
     /// ESTALE when the inode no longer exists.
     pub(super) async fn node(&self, ino: u64, fresh: bool) -> FsResult<Node> {

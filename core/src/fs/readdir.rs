@@ -7,6 +7,9 @@
 //! and remove entries (those after the cursor show up; removed ones already
 //! listed stay listed, as POSIX allows).
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use crate::caller::Caller;
 use crate::error::{posix, Errno, FsResult};
 use crate::inode::FileType;
@@ -16,10 +19,14 @@ use crate::store::{Query, Range, Table};
 
 use super::attr::Attr;
 use super::entry::Entry;
+use super::node::Node;
 use super::Fs;
 
 /// Entries fetched per Query.
 pub const PAGE: usize = 1000;
+
+/// Entries whose attributes one batch read fetches ahead of the kernel.
+const AHEAD: usize = 100;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
@@ -90,31 +97,55 @@ impl Fs {
             .collect())
     }
 
-    /// As readdir, with each entry's attributes (readdirplus). Entries whose
-    /// inode vanished meanwhile are left out.
+    /// As readdir, with each entry's attributes (readdirplus) and how much
+    /// longer they may be trusted. Entries whose inode vanished meanwhile
+    /// are left out.
+    ///
+    /// The kernel asks for a few dozen entries at a time; attributes are
+    /// read for the next `AHEAD` entries whenever one is missing from the
+    /// cache, so a listing costs one batch read per `AHEAD` entries, not
+    /// one per kernel call, also when it outlasts the cache's time to live.
     pub async fn readdirplus(
         &self,
         h: &mut DirHandle,
         offset: u64,
         max: usize,
-    ) -> FsResult<Vec<(u64, DirEntry, Attr)>> {
-        let entries = self.readdir(h, offset, max).await?;
-        let wanted: Vec<(u64, bool)> = entries
-            .iter()
-            .map(|(_, e)| (e.ino, e.kind == FileType::Directory))
-            .collect();
-        let nodes = self.nodes(&wanted).await?;
-        let mut by_ino: std::collections::HashMap<u64, Attr> = Default::default();
-        for n in &nodes {
-            by_ino.insert(n.inode.ino, self.attr_of(n).await);
+    ) -> FsResult<Vec<(u64, DirEntry, Attr, Duration)>> {
+        let ahead = self.readdir(h, offset, max.max(AHEAD)).await?;
+        let mut known: HashMap<u64, (Node, Duration)> = HashMap::new();
+        for (_, e) in ahead.iter().take(max) {
+            if let Some(n) = self.cache.node_for(e.ino) {
+                known.insert(e.ino, n);
+            }
         }
-        let out: Vec<(u64, DirEntry, Attr)> = entries
-            .into_iter()
-            .filter_map(|(off, e)| by_ino.get(&e.ino).cloned().map(|a| (off, e, a)))
-            .collect();
+        if ahead
+            .iter()
+            .take(max)
+            .any(|(_, e)| !known.contains_key(&e.ino))
+        {
+            let mut wanted: Vec<(u64, bool)> = Vec::new();
+            for (_, e) in &ahead {
+                if wanted.len() == AHEAD {
+                    break;
+                }
+                let dir = e.kind == FileType::Directory;
+                if !known.contains_key(&e.ino) && !wanted.contains(&(e.ino, dir)) {
+                    wanted.push((e.ino, dir));
+                }
+            }
+            for n in self.nodes(&wanted).await? {
+                known.insert(n.inode.ino, (n, self.opts.attr_ttl));
+            }
+        }
+        let mut out = Vec::with_capacity(max);
+        for (off, e) in ahead.into_iter().take(max) {
+            if let Some((n, left)) = known.get(&e.ino) {
+                out.push((off, e, self.attr_of(n).await, *left));
+            }
+        }
         // The kernel takes a reference to every entry readdirplus returns
         // except . and .., as it does for lookup.
-        for (_, e, _) in &out {
+        for (_, e, _, _) in &out {
             if e.name != b"." && e.name != b".." {
                 self.remember(e.ino);
             }

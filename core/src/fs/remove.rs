@@ -125,6 +125,7 @@ impl Fs {
                 Outcome::Done => {
                     self.cache.forget_entry(parent, name);
                     self.cache.forget_node(e.ino);
+                    self.dir_changed(parent, shard_of(name), -1, 0, now);
                     if victim.inode.nlink <= 1 {
                         self.orphaned(e.ino);
                     }
@@ -189,6 +190,7 @@ impl Fs {
                 Outcome::Done => {
                     self.cache.forget_entry(parent, name);
                     self.cache.forget_node(e.ino);
+                    self.dir_changed(parent, shard_of(name), -1, -1, now);
                     self.collect_dir_later(e.ino);
                     return Ok(());
                 }

@@ -386,6 +386,9 @@ impl Fs {
                     self.cache.forget_entry(parent, name);
                     self.cache.forget_entry(new_parent, new_name);
                     self.cache.forget_node(src.inode.ino);
+                    for ((dir, shard), (e, sd)) in &counters.0 {
+                        self.dir_changed(*dir, *shard, *e, *sd, now);
+                    }
                     if let Some(d) = &dst {
                         self.cache.forget_node(d.inode.ino);
                         if !flags.exchange && d.is_dir() {

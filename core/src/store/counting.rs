@@ -132,6 +132,20 @@ impl Counters {
     }
 }
 
+/// One line, in a stable format that tests and scripts parse:
+/// `total=N GetItem=N Query=N ...` (kinds with no request left out).
+impl std::fmt::Display for Counters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "total={}", self.total_requests())?;
+        for (k, t) in self.snapshot() {
+            if t.requests > 0 && k != RequestKind::Admin {
+                write!(f, " {}={}", k.name(), t.requests)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A store that counts every request it passes on.
 pub struct Counting<S> {
     inner: S,
