@@ -130,7 +130,10 @@ async fn truncate_interrupted_before_the_size(backend: Arc<dyn Store>) {
         patience: Duration::from_millis(100),
     };
     let doomed: Arc<dyn Store> = Arc::new(Retrying::new(
-        Counting::new(Arc::clone(&dies) as Arc<dyn Store>, Arc::new(Counters::default())),
+        Counting::new(
+            Arc::clone(&dies) as Arc<dyn Store>,
+            Arc::new(Counters::default()),
+        ),
         fast,
     ));
     let opts = MkfsOptions {
