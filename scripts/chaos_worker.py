@@ -30,11 +30,15 @@ Roles:
             mount, with mkdir, rmdir, creates and unlinks: the namespace must
             stay a tree (fsck checks), and only the errors POSIX allows come
             back.
-  holder    stall probe: takes an exclusive lock on locks/probe, then obeys
-            "write", "unlock", "close" on stdin, answering "ok" or the errno
+  holder    stall probe: opens locks/victim-WID (another mount wrote it), takes an
+            exclusive lock on locks/probe, then obeys "stat" (of the
+            victim), "readfar" (a read of the victim past what the kernel
+            cached), "write", "unlock",
+            "close" on stdin, answering "ok", "zeros", "wrong" or the errno
             name.
   taker     stall probe: takes the lock the holder had (blocking), appends a
-            line, prints how long it waited.
+            line, prints how long it waited and when (monotonic clock) it
+            got it.
 """
 
 import errno
@@ -74,6 +78,14 @@ def record_line(rid):
     filler = hashlib.sha256(rid.encode()).hexdigest()
     n = 8 + int(filler[:2], 16) % 48
     return ("%s %s\n" % (rid, (filler * 2)[:n])).encode()
+
+
+VICTIM_SIZE = 640 * 1024
+
+
+def victim_data(wid):
+    """What the stall probe's file holds."""
+    return blob(int(hashlib.sha256(wid.encode()).hexdigest()[:8], 16), VICTIM_SIZE)
 
 
 def published_name(wid, seq, seed, n):
@@ -550,7 +562,7 @@ class Worker:
             else:
                 self.log("unlink_try", name=name)
                 os.unlink(p)
-                self.count("unlink")
+                self.count("unlink_published")
                 self.log("unlinked", name=name)
         except OSError as e:
             if e.errno == errno.ENOENT:
@@ -573,7 +585,7 @@ class Worker:
         # Some reads crawl over several leases, so that other mounts unlink
         # and collect around them.
         pause = self.ttl * 2.0 / 8 if self.rng.random() < 0.3 else 0.02
-        off = 0
+        off, bad = 0, False
         try:
             while True:
                 got = os.read(fd, self.rng.choice([1000, 4096, 16384, 40000]))
@@ -586,13 +598,14 @@ class Worker:
                     self.finding("read of published %s (opened %.1f s ago): wrong bytes at %d%s"
                                  % (name, time.monotonic() - t_open, off + i, " (zeros where data was written)" if zeros else ""),
                                  path=name, zeros=zeros)
+                    bad = True
                     break
                 off += len(got)
                 self.count("read_bytes", len(got))
                 if self.stopping():
                     break
                 time.sleep(pause * self.rng.random())
-            if off < size and not self.stopping():
+            if off < size and not bad and not self.stopping():
                 # Only a truncation to zero elsewhere may cut a published
                 # file short; scripts/chaos checks that one happened.
                 self.log("short_read", name=name, at=off)
@@ -715,6 +728,15 @@ class Worker:
     # ---- stall probe --------------------------------------------------
 
     def run_holder(self):
+        """Holds a lock, and a file another mount wrote and unlinks while
+        this mount is stopped: a read of its far end (which this mount never
+        read, so no cache holds it), sent while stopped, must answer the
+        data or an error, never zeros."""
+        want = victim_data(self.wid)
+        vfd = os.open(self.path("locks", "victim-" + self.wid), os.O_RDONLY)
+        if os.pread(vfd, 4096, 0) != want[:4096]:
+            print("victim unreadable", flush=True)
+            return
         p = self.path("locks", "probe")
         fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.lockf(fd, fcntl.LOCK_EX)
@@ -725,6 +747,23 @@ class Worker:
         for line in sys.stdin:
             cmd = line.strip()
             try:
+                if cmd == "stat":
+                    # Fresh attributes: a read sent within attr_timeout goes
+                    # to the server without a GETATTR first.
+                    os.fstat(vfd)
+                    print("ok", flush=True)
+                    continue
+                if cmd == "readfar":
+                    # Past the kernel's read-ahead of the first page.
+                    off = VICTIM_SIZE - 96 * 1024
+                    got = os.pread(vfd, 64 * 1024, off)
+                    w = want[off:off + len(got)]
+                    if got == w and got:
+                        print("ok", flush=True)
+                    else:
+                        i = first_difference(got, w)
+                        print("zeros" if i < len(got) and got[i] == 0 else "wrong (%d bytes)" % len(got), flush=True)
+                    continue
                 if cmd == "write":
                     os.lseek(fd, 0, os.SEEK_END)
                     os.write(fd, ("holder %s late\n" % self.wid).encode())
@@ -742,12 +781,13 @@ class Worker:
         fd = os.open(p, os.O_RDWR)
         t = time.monotonic()
         fcntl.lockf(fd, fcntl.LOCK_EX)
-        waited = time.monotonic() - t
+        got = time.monotonic()
+        waited = got - t
         os.lseek(fd, 0, os.SEEK_END)
         os.write(fd, ("taker %s\n" % self.wid).encode())
         fcntl.lockf(fd, fcntl.LOCK_UN)
         os.close(fd)
-        print("ok %.3f" % waited, flush=True)
+        print("ok %.3f %.3f" % (waited, got), flush=True)
 
 
 def main():
