@@ -4,6 +4,8 @@
 //! GETATTR first) was answered with zeros once the file, unlinked by
 //! another mount and collected meanwhile, had lost its blocks.
 
+// Not `common::both!`: the test stays ignored until the finding is fixed.
+#[allow(unused_macros, unused_imports)]
 mod common;
 
 use std::fs;
