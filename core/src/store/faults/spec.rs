@@ -21,7 +21,7 @@ pub const FAULTS_ENV: &str = "DYNAMOFS_FAULTS";
 
 const EXAMPLE: &str = "throttle=0.02,timeout=0.01,conflict=0.02,lost=0.01,slow=0.05:200ms,seed=7";
 
-const KNOWN: &str = "throttle, timeout, conflict, lost, slow, seed";
+const KNOWN: &str = "throttle, timeout, conflict, lost, in_progress, slow, seed";
 
 /// A slow response longer than this is a typo, not a test.
 const MAX_SLOW: Duration = Duration::from_secs(60);
@@ -36,6 +36,9 @@ pub struct FaultSpec {
     pub conflict: f64,
     /// Applied, then the response is lost.
     pub lost: f64,
+    /// Refused as TransactionInProgress, nothing applied (transactions
+    /// only, as conflicts).
+    pub in_progress: f64,
     /// Applied, then answered `slow_by` late.
     pub slow: f64,
     pub slow_by: Duration,
@@ -68,12 +71,13 @@ impl FaultSpec {
         }
     }
 
-    fn rates(&self) -> [(&'static str, f64); 5] {
+    fn rates(&self) -> [(&'static str, f64); 6] {
         [
             ("throttle", self.throttle),
             ("timeout", self.timeout),
             ("conflict", self.conflict),
             ("lost", self.lost),
+            ("in_progress", self.in_progress),
             ("slow", self.slow),
         ]
     }
@@ -115,6 +119,7 @@ impl FromStr for FaultSpec {
             timeout: 0.0,
             conflict: 0.0,
             lost: 0.0,
+            in_progress: 0.0,
             slow: 0.0,
             slow_by: Duration::ZERO,
             seed: rand::random(),
@@ -134,6 +139,7 @@ impl FromStr for FaultSpec {
                 "timeout" => spec.timeout = rate(value).map_err(fail)?,
                 "conflict" => spec.conflict = rate(value).map_err(fail)?,
                 "lost" => spec.lost = rate(value).map_err(fail)?,
+                "in_progress" => spec.in_progress = rate(value).map_err(fail)?,
                 "slow" => {
                     let (r, d) = value.split_once(':').ok_or_else(|| {
                         fail(format!(
@@ -200,6 +206,7 @@ impl Draws {
             (s.timeout, Fault::Timeout),
             (s.conflict, Fault::Conflict),
             (s.lost, Fault::LostResponse),
+            (s.in_progress, Fault::InProgress),
             (s.slow, Fault::Slow(s.slow_by)),
         ] {
             edge += r;
@@ -229,6 +236,7 @@ mod tests {
                 timeout: 0.01,
                 conflict: 0.02,
                 lost: 0.01,
+                in_progress: 0.0,
                 slow: 0.05,
                 slow_by: Duration::from_millis(200),
                 seed: 7,
@@ -236,6 +244,11 @@ mod tests {
         );
         assert_eq!(s.to_string(), EXAMPLE);
         assert_eq!(parse(&s.to_string()), Ok(s));
+        let s = parse("in_progress=0.1,seed=3").expect("in_progress");
+        assert_eq!(
+            (s.in_progress, s.to_string()),
+            (0.1, "in_progress=0.1,seed=3".into())
+        );
         let s = parse(" lost = 1 , slow=0:2s").expect("spaces, a whole rate, seconds");
         assert_eq!((s.lost, s.slow_by), (1.0, Duration::from_secs(2)));
     }
@@ -268,21 +281,23 @@ mod tests {
 
     #[test]
     fn draws_follow_the_rates() {
-        let spec = parse("throttle=0.1,conflict=0.2,slow=0.3:1ms,seed=42").expect("spec");
+        let spec =
+            parse("throttle=0.1,conflict=0.2,in_progress=0.1,slow=0.2:1ms,seed=42").expect("spec");
         let d = Draws::new(&spec);
         let n = 20_000;
-        let mut counts = [0u32; 4];
+        let mut counts = [0u32; 5];
         for _ in 0..n {
             match d.draw() {
                 Some(Fault::Throttle) => counts[0] += 1,
                 Some(Fault::Conflict) => counts[1] += 1,
-                Some(Fault::Slow(_)) => counts[2] += 1,
-                None => counts[3] += 1,
+                Some(Fault::InProgress) => counts[2] += 1,
+                Some(Fault::Slow(_)) => counts[3] += 1,
+                None => counts[4] += 1,
                 Some(f) => panic!("{f:?} has rate 0"),
             }
         }
         // Deterministic for a seed; the bands only say the rates are used.
-        for (i, want) in [0.1, 0.2, 0.3, 0.4].into_iter().enumerate() {
+        for (i, want) in [0.1, 0.2, 0.1, 0.2, 0.4].into_iter().enumerate() {
             let got = counts[i] as f64 / n as f64;
             assert!((got - want).abs() < 0.02, "kind {i}: {got} for {want}");
         }
