@@ -4,8 +4,6 @@
 //! GETATTR first) was answered with zeros once the file, unlinked by
 //! another mount and collected meanwhile, had lost its blocks.
 
-// Not `common::both!`: the test stays ignored until the finding is fixed.
-#[allow(unused_macros, unused_imports)]
 mod common;
 
 use std::fs;
@@ -97,10 +95,4 @@ except OSError as e:
     );
 }
 
-mod sqlite {
-    #[test]
-    #[ignore = "finding of scripts/chaos, for the lead: a stalled mount serves queued reads before it notices its lost lease"]
-    fn read_queued_while_stopped_is_not_zeros() {
-        super::read_queued_while_stopped_is_not_zeros(super::Kind::Sqlite)
-    }
-}
+common::both!(read_queued_while_stopped_is_not_zeros);

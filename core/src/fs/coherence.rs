@@ -150,6 +150,28 @@ impl Fs {
         Ok(!same)
     }
 
+    /// Before data is served through an open handle. A client whose lease
+    /// lapsed (it was stopped, or cut off, longer than the lease) cannot
+    /// vouch that its open files were protected from other clients'
+    /// collectors meanwhile, and the kernel may have queued requests that
+    /// would reach it before its heartbeat notices: settle the lease first
+    /// (a lapsed lease is lost, and the handles of files that changed fail
+    /// with EIO), so nobody is served zeros for a collected file.
+    pub(super) async fn vouch(&self) {
+        let Some(s) = self.session.get() else {
+            return;
+        };
+        if s.lease_valid() || s.has_ended() {
+            return;
+        }
+        // The heartbeat task may be losing it at this moment: whoever
+        // comes here revalidates, not only whoever saw the loss.
+        if let Err(e) = s.heartbeat().await {
+            tracing::warn!("renewing a lapsed lease: {e}");
+        }
+        self.revalidate_open().await;
+    }
+
     /// After this client lost its lease (and so, for a while, did not
     /// protect what it holds open from other clients' collectors): fail the
     /// handles of every open file whose data may have been collected

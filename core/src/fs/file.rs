@@ -262,6 +262,7 @@ impl Fs {
 
     /// Read up to `len` bytes at `offset`; short only at end of file.
     pub async fn read(&self, fh: u64, offset: u64, len: usize) -> FsResult<Vec<u8>> {
+        self.vouch().await;
         let h = self.handle(fh)?;
         if !h.mode.read {
             return Err(posix(Errno::EBADF, "file not open for reading"));

@@ -114,6 +114,9 @@ pub struct Fs {
     lookups: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
     files: file::Files,
     blocks: Arc<blockcache::BlockCache>,
+    /// The session whose lease protects what this client holds open (a
+    /// mount's; tools run without one).
+    session: std::sync::OnceLock<Arc<crate::session::Session>>,
 }
 
 impl Fs {
@@ -135,6 +138,7 @@ impl Fs {
             lookups: Default::default(),
             files: Default::default(),
             blocks,
+            session: Default::default(),
         })
     }
 

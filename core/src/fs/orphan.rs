@@ -199,6 +199,7 @@ impl Fs {
     /// waits for what they hold open, and sweeps for records of clients
     /// that died (a mount does this; the tools do not).
     pub fn attach_session(&self, session: Arc<crate::session::Session>) {
+        let _ = self.session.set(Arc::clone(&session));
         let _ = self.collector.send(Job::Attach(session));
     }
 

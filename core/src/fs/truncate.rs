@@ -1,13 +1,14 @@
 //! Truncation: to zero by a new data generation (one transaction, old
-//! blocks collected in the background), shorter by cutting and deleting
-//! blocks before the size changes, so old bytes never come back.
+//! blocks collected in the background), shorter by transactions that delete
+//! blocks and lower the size together, so old bytes never come back and no
+//! one ever reads zeros where data was.
 
 use crate::caller::Caller;
 use crate::error::{posix, Errno, FsResult};
 use crate::inode::FileType;
 use crate::perm;
 use crate::schema::attr;
-use crate::store::{BatchWrite, Change, Cond, Table, Value, Write};
+use crate::store::{Change, Cond, Table, Value, Write};
 use crate::superblock::now_ns;
 
 use super::attr::Attr;
@@ -81,61 +82,49 @@ impl Fs {
 
     /// Truncate with the file's state locked. To zero: a new generation, one
     /// transaction, the old blocks collected in the background from a
-    /// durable record. Shorter: the blocks past the end are deleted and the
-    /// last one cut before the size changes, so a later extension reads
-    /// zeros, never the old bytes.
+    /// durable record. Shorter: see `shrink`.
     pub(super) async fn truncate_locked(&self, f: &mut OpenFile, size: u64) -> FsResult<Truncated> {
         self.flush_locked(f).await?;
         let bs = self.bs();
         let mut tries = Attempts::new();
         loop {
             let now = now_ns();
-            let ctime = now.max(f.ctime + 1);
-            let mut changes = vec![
-                Change::set(attr::SIZE, Value::N(size as i64)),
-                Change::set(attr::MTIME, Value::N(now)),
-                Change::set(attr::CTIME, Value::N(ctime)),
-            ];
-            // Planned from the size this client knows: if another client
-            // changed it meanwhile, the blocks to cut may be others.
-            let update = |changes| Write::Update {
-                table: Table::Meta,
-                key: crate::inode::inode_key(f.ino),
-                changes,
-                cond: Some(Cond::And(vec![
-                    generation_is(f.generation),
-                    Cond::eq(attr::SIZE, Value::N(f.size as i64)),
-                ])),
-            };
             let outcome = if size == 0 && f.size > 0 {
+                let ctime = now.max(f.ctime + 1);
                 let next = f.generation + 1;
+                let mut changes = times(size, now, ctime);
                 changes.push(Change::set(attr::GENERATION, Value::N(next as i64)));
                 let writes = vec![
-                    update(changes),
+                    size_update(f, changes),
                     dead_generation_put(f.ino, f.generation, f.size.div_ceil(bs), now),
                 ];
                 let o = self.commit(&writes).await?;
                 if matches!(o, Outcome::Done) {
                     self.collect_generation_later(f.ino, f.generation, f.size.div_ceil(bs));
                     f.generation = next;
+                    f.size = 0;
+                    f.ctime = ctime;
                 }
                 o
+            } else if size < f.size {
+                self.shrink(f, size, now).await?
             } else {
-                if size < f.size {
-                    self.cut_blocks(f, size).await?;
-                }
-                match self.store.write(&update(changes)).await {
-                    Ok(()) => Outcome::Done,
+                let ctime = now.max(f.ctime + 1);
+                let w = size_update(f, times(size, now, ctime));
+                match self.store.write(&w).await {
+                    Ok(()) => {
+                        f.size = size;
+                        f.ctime = ctime;
+                        Outcome::Done
+                    }
                     Err(crate::store::StoreError::ConditionFailed { .. }) => Outcome::Failed(0),
                     Err(e) => return Err(e.into()),
                 }
             };
+            self.cache.forget_node(f.ino);
+            self.blocks.drop_ino(f.ino);
             match outcome {
                 Outcome::Done => {
-                    f.size = size;
-                    f.ctime = ctime;
-                    self.cache.forget_node(f.ino);
-                    self.blocks.drop_ino(f.ino);
                     self.blocks.set_version(
                         f.ino,
                         Version {
@@ -147,7 +136,10 @@ impl Fs {
                     return Ok(if tries.fresh() {
                         Truncated::Replanned
                     } else {
-                        Truncated::FirstPlan { mtime: now, ctime }
+                        Truncated::FirstPlan {
+                            mtime: now,
+                            ctime: f.ctime,
+                        }
                     });
                 }
                 Outcome::Failed(_) => {
@@ -161,34 +153,85 @@ impl Fs {
         }
     }
 
-    /// Delete the blocks wholly past `size` and cut the one it ends in.
-    async fn cut_blocks(&self, f: &OpenFile, size: u64) -> FsResult<()> {
+    /// Make a file shorter, from its end down: each step is one transaction
+    /// that deletes up to `STEP` blocks and lowers the size to where they
+    /// begin; the last one also cuts the block the new size ends in. Every
+    /// state another client can see (or that a client killed between two
+    /// steps leaves) is a prefix of the old file: never its old size with
+    /// zeros where blocks were, and a later extension reads zeros, never
+    /// the old bytes. Each step is conditioned on the size the one before
+    /// left.
+    async fn shrink(&self, f: &mut OpenFile, size: u64, now: i64) -> FsResult<Outcome> {
         let bs = self.bs();
         let keep = size.div_ceil(bs);
-        let had = f.size.div_ceil(bs);
+        let mut top = f.size.div_ceil(bs);
+        let mut cut = None;
         if size % bs != 0 {
             let i = size / bs;
             let old = self.load_blocks(f.ino, f.generation, &[i]).await?;
             if let Some(data) = old.get(&i).filter(|d| !d.is_empty()) {
                 let mut data = data.as_ref().clone();
                 data.truncate((size % bs) as usize);
-                let w = Write::Put {
+                cut = Some(Write::Put {
                     table: Table::Blocks,
                     key: block_key(f.ino, f.generation, i),
                     attrs: block::encode(&data, self.compress()),
                     cond: None,
-                };
-                self.store.write(&w).await?;
+                });
             }
         }
-        let dels: Vec<BatchWrite> = (keep..had)
-            .map(|i| BatchWrite::Delete {
+        loop {
+            let low = top.saturating_sub(STEP).max(keep);
+            let last = low == keep;
+            let to = if last { size } else { low * bs };
+            let ctime = now.max(f.ctime + 1);
+            let mut writes = vec![size_update(f, times(to, now, ctime))];
+            writes.extend((low..top).map(|i| Write::Delete {
+                table: Table::Blocks,
                 key: block_key(f.ino, f.generation, i),
-            })
-            .collect();
-        if !dels.is_empty() {
-            self.store.batch_write(Table::Blocks, &dels).await?;
+                cond: None,
+            }));
+            if last {
+                writes.extend(cut.take());
+            }
+            match self.commit(&writes).await? {
+                Outcome::Done => {
+                    f.size = to;
+                    f.ctime = ctime;
+                    if last {
+                        return Ok(Outcome::Done);
+                    }
+                    top = low;
+                }
+                failed => return Ok(failed),
+            }
         }
-        Ok(())
+    }
+}
+
+/// Blocks deleted per step of a shrink: a transaction holds 100 items, two
+/// of which are the size's update and the cut block.
+const STEP: u64 = 98;
+
+fn times(size: u64, now: i64, ctime: i64) -> Vec<Change> {
+    vec![
+        Change::set(attr::SIZE, Value::N(size as i64)),
+        Change::set(attr::MTIME, Value::N(now)),
+        Change::set(attr::CTIME, Value::N(ctime)),
+    ]
+}
+
+/// An update of the file's size, planned from the size and generation this
+/// client knows: if another client changed them meanwhile, the blocks to
+/// cut may be others.
+fn size_update(f: &OpenFile, changes: Vec<Change>) -> Write {
+    Write::Update {
+        table: Table::Meta,
+        key: crate::inode::inode_key(f.ino),
+        changes,
+        cond: Some(Cond::And(vec![
+            generation_is(f.generation),
+            Cond::eq(attr::SIZE, Value::N(f.size as i64)),
+        ])),
     }
 }
