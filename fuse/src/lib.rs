@@ -231,7 +231,14 @@ impl fuser::Filesystem for Adapter {
 
     fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        entry_reply!(self, reply, "lookup", fs.lookup(&c, parent.0, &name));
+        let ttl = self.opts.entry_ttl;
+        self.spawn(async move {
+            match fs.lookup_cached(&c, parent.0, &name).await {
+                // Never longer than the mount's entry timeout in all.
+                Ok((a, left)) => reply.entry(&left.min(ttl), &attr(&a), GEN),
+                Err(e) => reply.error(errno("lookup", &e)),
+            }
+        });
     }
 
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {

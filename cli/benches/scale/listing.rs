@@ -239,12 +239,12 @@ pub fn child(rt: &Runtime, args: &[String]) -> Result<(), String> {
                     .map_err(|e| e.to_string())?;
                 // The kernel would forget these when it drops them; a
                 // lister that keeps nothing forgets them at once.
-                for (_, e, _) in &page {
+                for (_, e, _, _) in &page {
                     if e.name != b"." && e.name != b".." {
                         fs.forget(e.ino, 1).await;
                     }
                 }
-                page.iter().map(|(o, _, _)| *o).collect()
+                page.iter().map(|(o, _, _, _)| *o).collect()
             } else {
                 let page = fs
                     .readdir(&mut h, offset, CORE_PAGE)

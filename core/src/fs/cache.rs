@@ -78,6 +78,23 @@ impl Cache {
             .map(|(e, _)| *e)
     }
 
+    /// A cached name and how much longer it may be trusted.
+    pub fn entry_for(&self, parent: u64, name: &[u8]) -> Option<(Option<Entry>, Duration)> {
+        let map = self.names.lock().ok()?;
+        let (e, at) = map.get(&(parent, name.to_vec()))?;
+        let left = self.ttl.checked_sub(at.elapsed())?;
+        (!left.is_zero()).then_some((*e, left))
+    }
+
+    /// Whether `name` in `parent` was known to exist when last read, and
+    /// that is older than the TTL now.
+    pub fn expired(&self, parent: u64, name: &[u8]) -> bool {
+        self.names.lock().is_ok_and(|map| {
+            map.get(&(parent, name.to_vec()))
+                .is_some_and(|(e, at)| e.is_some() && !self.fresh(*at))
+        })
+    }
+
     pub fn put_entry(&self, parent: u64, name: &[u8], e: Option<Entry>) {
         if let Ok(mut map) = self.names.lock() {
             if map.len() > 100_000 {

@@ -1,5 +1,7 @@
 //! Looking names up.
 
+use std::time::Duration;
+
 use crate::caller::Caller;
 use crate::error::{posix, Errno, FsResult};
 use crate::names;
@@ -86,6 +88,38 @@ impl Fs {
         let (_, node) = self.resolve(caller, parent, name, true).await?;
         self.remember(node.inode.ino);
         Ok(self.attr_of(&node).await)
+    }
+
+    /// Lookup for a cache with a time to live (the kernel's): from what this
+    /// client read of the name and its inode (a listing, a lookup, its own
+    /// create) while both are younger than `attr_ttl`, with the time they
+    /// may still be trusted, so nothing is shown older than `attr_ttl` in
+    /// all; otherwise read fresh. Absences are always read fresh: a name
+    /// another client just made must not stay hidden.
+    pub async fn lookup_cached(
+        &self,
+        caller: &Caller,
+        parent: u64,
+        name: &[u8],
+    ) -> FsResult<(Attr, Duration)> {
+        names::check(name)?;
+        if self.opts.check_permissions || name == b"." || name == b".." {
+            return Ok((self.lookup(caller, parent, name).await?, self.opts.attr_ttl));
+        }
+        for _ in 0..2 {
+            if let Some((Some(e), left)) = self.cache.entry_for(parent, name) {
+                if let Some((node, node_left)) = self.cache.node_for(e.ino) {
+                    if node.inode.nlink > 0 || node.is_dir() {
+                        self.remember(e.ino);
+                        return Ok((self.attr_of(&node).await, left.min(node_left)));
+                    }
+                }
+            }
+            if !self.refresh_listed(parent, name).await? {
+                break;
+            }
+        }
+        Ok((self.lookup(caller, parent, name).await?, self.opts.attr_ttl))
     }
 
     /// Resolve a name to its entry and node. `.` and `..` resolve too.

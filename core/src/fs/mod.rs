@@ -16,6 +16,7 @@ mod create;
 mod dir;
 mod entry;
 mod file;
+mod lookahead;
 mod node;
 mod orphan;
 mod readdir;

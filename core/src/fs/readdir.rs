@@ -160,6 +160,9 @@ impl Fs {
         let page = self.store.query(&q).await?;
         for it in &page.items {
             let e = Entry::decode(&it.key, &it.attrs)?;
+            // A lookup of a listed name (ls -l, a shell's glob) needs no
+            // request while this is fresh.
+            self.cache.put_entry(h.ino, &it.key.s, Some(e));
             h.buffer.push(DirEntry {
                 name: it.key.s.clone(),
                 ino: e.ino,
