@@ -417,7 +417,57 @@ os.close(fd)
     fsck_clean(&store, m);
 }
 
+/// A file being made in A (create, write, fchmod, futimens, close, as tar
+/// does): B sees its attributes with its data, at close; a chmod that
+/// narrows access shows in B at once, while the file is still open.
+fn new_files_attributes_follow_their_data(kind: Kind) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let store = Store::new(kind);
+    let m = mounts(&store, kind, 2);
+    let (a, b) = (&m[0], &m[1]);
+    let mode = |p: &Path| fs::metadata(p).expect("stat").mode() & 0o7777;
+    let mtime = |p: &Path| fs::metadata(p).expect("stat").mtime();
+
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(a.path("widened"))
+        .expect("create");
+    (&f).write_all(b"payload").expect("write");
+    f.set_permissions(fs::Permissions::from_mode(0o755))
+        .expect("fchmod");
+    f.set_modified(std::time::UNIX_EPOCH + Duration::from_secs(1_000_000))
+        .expect("futimens");
+    assert_eq!(mode(&a.path("widened")), 0o755, "A sees its own change");
+    assert_eq!(mtime(&a.path("widened")), 1_000_000);
+    drop(f);
+    eventually(
+        2.5,
+        "B sees the new file's mode and time after its close",
+        || mode(&b.path("widened")) == 0o755 && mtime(&b.path("widened")) == 1_000_000,
+    );
+    assert_eq!(fs::read(b.path("widened")).expect("read"), b"payload");
+
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(a.path("narrowed"))
+        .expect("create");
+    f.set_permissions(fs::Permissions::from_mode(0o600))
+        .expect("fchmod");
+    eventually(
+        2.5,
+        "B sees a narrowing chmod while A holds the file",
+        || mode(&b.path("narrowed")) == 0o600,
+    );
+    drop(f);
+    fsck_clean(&store, m);
+}
+
 common::both!(
+    new_files_attributes_follow_their_data,
     sizes_and_bytes_follow,
     open_sees_new_size_despite_cached_attrs,
     open_files_survive_other_clients,

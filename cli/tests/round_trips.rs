@@ -218,12 +218,84 @@ for n in names:
     );
 }
 
+/// A tarball of a small source tree (like a language's standard library:
+/// nested directories, files of a few hundred bytes to tens of KiB), and
+/// how many entries it holds.
+fn tree_tarball(dir: &std::path::Path) -> (std::path::PathBuf, usize) {
+    let script = r#"
+import os, sys, random, tarfile
+root, out = sys.argv[1], sys.argv[2]
+rnd = random.Random(7)
+entries = 0
+for d in range(12):
+    sub = os.path.join(root, "pkg%02d" % d, "sub")
+    os.makedirs(sub)
+    entries += 2
+    for f in range(10):
+        where = sub if f % 3 == 0 else os.path.dirname(sub)
+        with open(os.path.join(where, "m%02d.py" % f), "wb") as fh:
+            fh.write(os.urandom(rnd.choice([300, 2000, 9000, 40000])))
+        entries += 1
+with tarfile.open(out, "w") as t:
+    t.add(root, arcname="tree")
+print(entries + 1)
+"#;
+    let src = dir.join("src");
+    let tar = dir.join("tree.tar");
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&src)
+        .arg(&tar)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a count");
+    (tar, n)
+}
+
+/// Untar of a source tree and rm -rf of it, per entry; the rm's count
+/// includes the background collection of the removed files' data, which
+/// the unmount waits for.
+fn untar_and_remove(kind: Kind) {
+    let store = Store::new(kind);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (tar, entries) = tree_tarball(tmp.path());
+    let copies = |count: usize| count / entries;
+    let n = entries * if matches!(kind, Kind::Sqlite) { 3 } else { 1 };
+    let untar = |m: &Mount, count: usize, tag: &str| {
+        for i in 0..copies(count) {
+            let d = m.path(&format!("{tag}{i}"));
+            fs::create_dir(&d).expect("mkdir");
+            sh(&format!("tar -xf {} -C {}", tar.display(), d.display()));
+        }
+    };
+    check("untar, per entry", per_op(&store, &[], n, untar), UNTAR);
+    let remove = |m: &Mount, count: usize, tag: &str| {
+        for i in 0..copies(count) {
+            sh(&format!(
+                "rm -rf {}",
+                m.path(&format!("{tag}{i}")).display()
+            ));
+        }
+    };
+    check("rm -rf, per entry", per_op(&store, &[], n, remove), RM_RF);
+}
+
 // Budgets: what is achieved today, tightened as the round-trip issue lands.
 const CREATE: f64 = 2.05;
 const SMALL_FILE: f64 = 3.1;
 const LS_L: f64 = 0.02;
+const UNTAR: f64 = 4.5;
+const RM_RF: f64 = 9.0;
 /// The listing's batch reads, wasted once expired, and one Query and one
 /// batch read per 100 names looked up again (core/src/fs/lookahead.rs).
 const LS_L_SLOW: f64 = 0.03;
 
-common::both!(creates, small_files, listing);
+common::both!(creates, small_files, listing, untar_and_remove);

@@ -786,11 +786,11 @@ impl fuser::Filesystem for Adapter {
         let exclusive = flags & libc_o::EXCL != 0;
         self.spawn(async move {
             let made = fs.create(&c, parent.0, &name, mode, exclusive).await;
-            let a = match made {
-                Ok((a, _)) => a,
+            let (a, new) = match made {
+                Ok(made) => made,
                 Err(e) => return reply.error(errno("create", &e)),
             };
-            match fs.open_created(&c, a.ino, open).await {
+            match fs.open_created(&c, a.ino, open, new).await {
                 Ok(fh) => reply.created(&ttl, &attr(&a), GEN, FileHandle(fh), FopenFlags::empty()),
                 Err(e) => reply.error(errno("create", &e)),
             }

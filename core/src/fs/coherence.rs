@@ -122,11 +122,7 @@ impl Fs {
             .ok()
             .and_then(|m| m.get(&node.inode.ino).cloned());
         if let Some(file) = file {
-            let f = file.lock().await;
-            if !f.clean() {
-                a.size = f.size;
-                a.blocks = f.size.div_ceil(512);
-            }
+            overlay(&mut a, &*file.lock().await);
         }
         a
     }
@@ -203,5 +199,17 @@ impl Fs {
                 self.lose_handles(ino).await;
             }
         }
+    }
+}
+
+/// What this client shows of a file it has open: its unflushed size and
+/// attribute changes over what the store holds.
+pub(super) fn overlay(a: &mut super::attr::Attr, f: &OpenFile) {
+    if !f.clean() {
+        a.size = f.size;
+        a.blocks = f.size.div_ceil(512);
+    }
+    if let Some(p) = &f.pending {
+        p.show(a);
     }
 }

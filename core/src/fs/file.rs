@@ -57,6 +57,11 @@ pub(super) struct OpenFile {
     pub(super) written_end: u64,
     /// Size or mtime changed since the last flush.
     pub(super) changed: bool,
+    /// This client created the file and has held it open since: attribute
+    /// changes that take nothing away from others wait for the flush.
+    pub(super) created: bool,
+    /// Attribute changes waiting for the flush.
+    pub(super) pending: Option<super::setattr::Pending>,
     pub(super) handles: u32,
     /// Read-ahead: where a sequential reader will read next, the window
     /// in blocks (doubling while reads stay sequential), and the last block
@@ -78,6 +83,8 @@ impl OpenFile {
             appended: Vec::new(),
             written_end: 0,
             changed: false,
+            created: false,
+            pending: None,
             handles: 0,
             ra_next: 0,
             ra_window: RA_FIRST,
@@ -87,7 +94,7 @@ impl OpenFile {
 
     /// Nothing of this file is waiting to be written by this client.
     pub(super) fn clean(&self) -> bool {
-        self.dirty.is_empty() && self.appended.is_empty() && !self.changed
+        self.dirty.is_empty() && self.appended.is_empty() && !self.changed && self.pending.is_none()
     }
 
     /// Where the bytes appended since the last flush start locally.
@@ -160,10 +167,24 @@ impl Fs {
         self.open_node(caller, ino, mode, true).await
     }
 
-    /// Open a file this client has just created: what create returned is
-    /// current, so the inode is not read again.
-    pub async fn open_created(&self, caller: &Caller, ino: u64, mode: OpenMode) -> FsResult<u64> {
-        self.open_node(caller, ino, mode, false).await
+    /// Open a file this client has just created (`new`; or found, when the
+    /// create was not exclusive): what create returned is current, so the
+    /// inode is not read again.
+    pub async fn open_created(
+        &self,
+        caller: &Caller,
+        ino: u64,
+        mode: OpenMode,
+        new: bool,
+    ) -> FsResult<u64> {
+        let fh = self.open_node(caller, ino, mode, false).await?;
+        if new {
+            if let Ok(h) = self.handle(fh) {
+                let mut f = h.file.lock().await;
+                f.created = f.handles == 1;
+            }
+        }
+        Ok(fh)
     }
 
     async fn open_node(

@@ -3,6 +3,14 @@
 //! One UpdateItem, conditioned on the ctime the plan was made from: every
 //! change bumps ctime, so the condition proves nothing changed meanwhile and
 //! the new attributes can be computed locally instead of read back.
+//!
+//! On a file this client created and still holds open (tar, cp -p, an
+//! editor's save: create, write, fchmod, fchown, futimens, close), changes
+//! that take nothing away from anyone (times, permission bits added, an
+//! owner set to what it is) wait and ride with the flush at close: other
+//! clients see them with the data, as close-to-open promises. A change
+//! that narrows access (a bit removed, a new owner) is written at once,
+//! after whatever was waiting.
 
 use crate::caller::Caller;
 use crate::error::{posix, Errno, FsResult};
@@ -31,6 +39,9 @@ impl Fs {
             }
             return Box::pin(self.setattr(caller, ino, &rest)).await;
         }
+        if let Some(a) = self.defer(caller, ino, set).await? {
+            return Ok(a);
+        }
         let mut tries = Attempts::new();
         loop {
             let node = self.node(ino, tries.fresh()).await?;
@@ -53,6 +64,43 @@ impl Fs {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Keep a change to a file this client created and holds open for its
+    /// flush, if it narrows nobody's access. `None`: write it now (what was
+    /// waiting has been written first, so it cannot land over this one).
+    async fn defer(&self, caller: &Caller, ino: u64, set: &SetAttr) -> FsResult<Option<Attr>> {
+        let Some(file) = self
+            .files
+            .by_ino
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&ino).cloned())
+        else {
+            return Ok(None);
+        };
+        let mut f = file.lock().await;
+        if !f.created {
+            return Ok(None);
+        }
+        let mut node = self.node(ino, false).await?;
+        let before = f.pending.unwrap_or_default();
+        before.apply(&mut node.inode);
+        let (new, _) = self.plan_setattr(caller, &node, set)?;
+        let (o, n) = (&node.inode, &new.inode);
+        let narrows = o.uid != n.uid || o.gid != n.gid || (o.mode & !n.mode) & 0o7777 != 0;
+        if narrows {
+            self.flush_locked(&mut f).await?;
+            return Ok(None);
+        }
+        let mut p = before;
+        p.mode = (o.mode != n.mode).then_some(n.mode).or(p.mode);
+        p.atime = (o.atime != n.atime).then_some(n.atime).or(p.atime);
+        p.mtime = (o.mtime != n.mtime).then_some(n.mtime).or(p.mtime);
+        f.pending = Some(p);
+        let mut a = new.attr(self.sb.block_size);
+        super::coherence::overlay(&mut a, &f);
+        Ok(Some(a))
     }
 
     /// The node after the change and the attribute changes to write.
@@ -147,5 +195,52 @@ impl Fs {
 impl Node {
     fn inode_ref(&self) -> &crate::inode::Inode {
         &self.inode
+    }
+}
+
+/// Attribute changes to a file this client created and holds open, waiting
+/// for the flush (see the module's comment).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Pending {
+    pub mode: Option<u32>,
+    pub atime: Option<i64>,
+    pub mtime: Option<i64>,
+}
+
+impl Pending {
+    /// What the flush writes for them (mtime apart: the flush decides it).
+    pub fn changes(&self) -> Vec<Change> {
+        let mut out = Vec::new();
+        if let Some(m) = self.mode {
+            out.push(Change::set(attr::MODE, Value::N(m as i64)));
+        }
+        if let Some(t) = self.atime {
+            out.push(Change::set(attr::ATIME, Value::N(t)));
+        }
+        out
+    }
+
+    pub fn apply(&self, i: &mut crate::inode::Inode) {
+        if let Some(m) = self.mode {
+            i.mode = m;
+        }
+        if let Some(t) = self.atime {
+            i.atime = t;
+        }
+        if let Some(t) = self.mtime {
+            i.mtime = t;
+        }
+    }
+
+    pub fn show(&self, a: &mut Attr) {
+        if let Some(m) = self.mode {
+            a.perm = m & 0o7777;
+        }
+        if let Some(t) = self.atime {
+            a.atime = t;
+        }
+        if let Some(t) = self.mtime {
+            a.mtime = t;
+        }
     }
 }

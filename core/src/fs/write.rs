@@ -56,6 +56,10 @@ impl Fs {
         if data.is_empty() {
             return Ok(0);
         }
+        if let Some(p) = &mut f.pending {
+            // A write after a utimens: the write's time stands.
+            p.mtime = None;
+        }
         if h.mode.append {
             // Atomic within this client: taken under the file's lock.
             f.appended.extend_from_slice(data);
@@ -214,14 +218,24 @@ impl Fs {
             }
             let now = now_ns();
             let ctime = now.max(f.ctime + 1);
+            let pending = f.pending.unwrap_or_default();
+            // The data's time, unless a utimens came after the last write.
+            let mtime = match pending.mtime {
+                Some(t) => Some(t),
+                None => f.changed.then_some(now),
+            };
+            let mut changes = pending.changes();
+            if f.changed {
+                changes.push(Change::set(attr::SIZE, Value::N(f.size as i64)));
+            }
+            if let Some(t) = mtime {
+                changes.push(Change::set(attr::MTIME, Value::N(t)));
+            }
+            changes.push(Change::set(attr::CTIME, Value::N(ctime)));
             let w = Write::Update {
                 table: Table::Meta,
                 key: crate::inode::inode_key(f.ino),
-                changes: vec![
-                    Change::set(attr::SIZE, Value::N(f.size as i64)),
-                    Change::set(attr::MTIME, Value::N(now)),
-                    Change::set(attr::CTIME, Value::N(ctime)),
-                ],
+                changes,
                 // Never below what the store holds: another client may
                 // have extended the file since this one last looked.
                 cond: Some(Cond::And(vec![
@@ -255,11 +269,15 @@ impl Fs {
                 Ok(()) => {
                     f.ctime = ctime;
                     f.changed = false;
+                    f.pending = None;
                     f.written_end = 0;
                     let size = f.size;
                     self.cache.update_node(f.ino, |n| {
+                        pending.apply(&mut n.inode);
                         n.inode.size = size;
-                        n.inode.mtime = now;
+                        if let Some(t) = mtime {
+                            n.inode.mtime = t;
+                        }
                         n.inode.ctime = ctime;
                     });
                     // What this client wrote is what it would read back.
@@ -267,14 +285,16 @@ impl Fs {
                     for (i, d) in blocks {
                         self.blocks.put((ino, generation, i), Arc::new(d));
                     }
-                    self.blocks.set_version(
-                        ino,
-                        Version {
-                            size: f.size,
-                            mtime: now,
-                            generation,
-                        },
-                    );
+                    if let Some(mtime) = mtime {
+                        self.blocks.set_version(
+                            ino,
+                            Version {
+                                size: f.size,
+                                mtime,
+                                generation,
+                            },
+                        );
+                    }
                     return Ok(());
                 }
                 Err(StoreError::ConditionFailed { .. }) => {
@@ -370,6 +390,7 @@ impl Fs {
         f.dirty.clear();
         f.appended.clear();
         f.changed = false;
+        f.pending = None;
         f.written_end = 0;
         self.blocks.drop_ino(f.ino);
     }
