@@ -2,20 +2,28 @@
 //! page, and with attributes one batch read per 100 items, not one request
 //! per entry.
 //!
+//! A damaged entry, or an entry whose inode is damaged, is listed with the
+//! rest (and the reason logged): only operations on that name fail (EIO).
+//! A listing that failed for one bad item would hide every good one.
+//!
 //! A handle buffers what it has listed; an offset is a position in that
 //! buffer, which only grows, so offsets stay valid while other clients add
 //! and remove entries (those after the cursor show up; removed ones already
 //! listed stay listed, as POSIX allows).
 
+use std::collections::HashMap;
+
 use crate::caller::Caller;
-use crate::error::{posix, Errno, FsResult};
+use crate::error::{posix, Errno, FsError, FsResult};
 use crate::inode::FileType;
 use crate::perm;
 use crate::schema::dir_p;
-use crate::store::{Query, Range, Table};
+use crate::store::damaged::query_page;
+use crate::store::{show_bytes, Key, Query, Range, StoreError, Table};
 
 use super::attr::Attr;
 use super::entry::Entry;
+use super::node::Node;
 use super::Fs;
 
 /// Entries fetched per Query.
@@ -24,8 +32,31 @@ pub const PAGE: usize = 1000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
     pub name: Vec<u8>,
+    /// For a damaged entry, a stand-in (see [`stand_in`]).
     pub ino: u64,
     pub kind: FileType,
+    /// The entry item does not decode: a lookup of the name is EIO.
+    pub damaged: bool,
+}
+
+/// The inode number a damaged entry is listed with: its own inode number
+/// may be what is damaged, and a wrong real one would make the kernel
+/// mistake another file for it. Real numbers have the top bit clear.
+fn stand_in(key: &Key) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.p.iter().chain(&key.s) {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h | 1 << 63
+}
+
+/// Whether an error is a damaged item's (as opposed to the store failing).
+fn is_damage(e: &FsError) -> bool {
+    matches!(
+        e,
+        FsError::Corrupt(_) | FsError::Store(StoreError::Corrupt { .. })
+    )
 }
 
 /// An open directory.
@@ -57,11 +88,13 @@ impl Fs {
                     name: b".".to_vec(),
                     ino,
                     kind: FileType::Directory,
+                    damaged: false,
                 },
                 DirEntry {
                     name: b"..".to_vec(),
                     ino: parent,
                     kind: FileType::Directory,
+                    damaged: false,
                 },
             ],
             cursor: None,
@@ -90,28 +123,41 @@ impl Fs {
             .collect())
     }
 
-    /// As readdir, with each entry's attributes (readdirplus). Entries whose
+    /// As readdir, with each entry's attributes (readdirplus): `None` for
+    /// an entry that is damaged or names a damaged inode. Entries whose
     /// inode vanished meanwhile are left out.
     pub async fn readdirplus(
         &self,
         h: &mut DirHandle,
         offset: u64,
         max: usize,
-    ) -> FsResult<Vec<(u64, DirEntry, Attr)>> {
+    ) -> FsResult<Vec<(u64, DirEntry, Option<Attr>)>> {
         let entries = self.readdir(h, offset, max).await?;
         let wanted: Vec<(u64, bool)> = entries
             .iter()
+            .filter(|(_, e)| !e.damaged)
             .map(|(_, e)| (e.ino, e.kind == FileType::Directory))
             .collect();
-        let nodes = self.nodes(&wanted).await?;
-        let mut by_ino: std::collections::HashMap<u64, Attr> = Default::default();
-        for n in &nodes {
-            by_ino.insert(n.inode.ino, self.attr_of(n).await);
+        let nodes: HashMap<u64, FsResult<Node>> = match self.nodes(&wanted).await {
+            Ok(nodes) => nodes.into_iter().map(|n| (n.inode.ino, Ok(n))).collect(),
+            // One damaged node fails the whole batch: read each on its
+            // own, so that only the damaged ones go without attributes.
+            Err(e) if is_damage(&e) => self.nodes_one_by_one(&wanted).await?,
+            Err(e) => return Err(e),
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for (off, e) in entries {
+            let attr = match nodes.get(&e.ino) {
+                _ if e.damaged => None,
+                Some(Ok(n)) => Some(self.attr_of(n).await),
+                Some(Err(err)) => {
+                    tracing::error!(ino = e.ino, "listing {}: {err}", show_bytes(&e.name));
+                    None
+                }
+                None => continue,
+            };
+            out.push((off, e, attr));
         }
-        let out: Vec<(u64, DirEntry, Attr)> = entries
-            .into_iter()
-            .filter_map(|(off, e)| by_ino.get(&e.ino).cloned().map(|a| (off, e, a)))
-            .collect();
         // The kernel takes a reference to every entry readdirplus returns
         // except . and .., as it does for lookup.
         for (_, e, _) in &out {
@@ -122,23 +168,55 @@ impl Fs {
         Ok(out)
     }
 
+    /// Nodes read one at a time: a damaged one is an error of its own;
+    /// vanished ones are left out.
+    async fn nodes_one_by_one(
+        &self,
+        wanted: &[(u64, bool)],
+    ) -> FsResult<HashMap<u64, FsResult<Node>>> {
+        let mut out = HashMap::with_capacity(wanted.len());
+        for (ino, _) in wanted {
+            match self.node(*ino, true).await {
+                Err(e) if e.errno() == Errno::ESTALE => {}
+                Err(e) if !is_damage(&e) => return Err(e),
+                r => drop(out.insert(*ino, r)),
+            }
+        }
+        Ok(out)
+    }
+
     async fn fetch_page(&self, h: &mut DirHandle) -> FsResult<()> {
         let mut q = Query::new(Table::Meta, dir_p(h.ino), Range::All);
         q.limit = Some(PAGE);
         q.start_after = h.cursor.clone();
-        let page = self.store.query(&q).await?;
-        for it in &page.items {
-            let e = Entry::decode(&it.key, &it.attrs)?;
-            h.buffer.push(DirEntry {
-                name: it.key.s.clone(),
-                ino: e.ino,
-                kind: e.kind,
-            });
-        }
-        if let Some(last) = page.items.last() {
-            h.cursor = Some(last.key.s.clone());
+        let (page, undecodable) = query_page(self.store.as_ref(), &q).await?;
+        let mut listed: Vec<(Key, Option<Entry>)> = page
+            .items
+            .iter()
+            .map(|it| (it.key.clone(), Entry::decode(&it.key, &it.attrs).ok()))
+            .collect();
+        // Logged by the store layer; listed in key order with the rest.
+        listed.extend(undecodable.into_iter().map(|u| (u.key, None)));
+        listed.sort_by(|a, b| a.0.s.cmp(&b.0.s));
+        for (key, e) in listed {
+            let entry = match e {
+                Some(e) => DirEntry {
+                    name: key.s,
+                    ino: e.ino,
+                    kind: e.kind,
+                    damaged: false,
+                },
+                None => DirEntry {
+                    ino: stand_in(&key),
+                    name: key.s,
+                    kind: FileType::Regular,
+                    damaged: true,
+                },
+            };
+            h.buffer.push(entry);
         }
         h.done = page.next.is_none();
+        h.cursor = page.next;
         Ok(())
     }
 }
