@@ -3,6 +3,10 @@
 //! each reported (exit 4), `--repair` fixes them (exit 1) and a second run
 //! finds nothing (exit 0); operational errors are exit 8 with one clear
 //! line; with a live mount fsck repairs only dead state unless forced.
+//! Damage stays with its item: a listing through a mount or `dynamofs ls`
+//! shows the rest of the directory, fsck reports every undecodable item and
+//! every block that does not read back (by path and offset), and repair
+//! never deletes what could be a file's data.
 
 mod common;
 
@@ -10,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{dynamofs, py, Kind, Mount, Store};
+use dynamofs_core::fs::layout::encode_block;
 use dynamofs_core::inode::{inode_key, Inode, S_IFREG};
 use dynamofs_core::locks::{LockRequest, LockType, Locks};
 use dynamofs_core::schema::{dir_p, ROOT_INO};
@@ -69,20 +74,11 @@ async fn ino_of(s: &dyn store::Store, name: &str) -> u64 {
 }
 
 fn block_key(ino: u64, index: u64) -> Key {
-    let mut p = vec![b'b'];
-    p.extend_from_slice(&ino.to_be_bytes());
-    p.extend_from_slice(&0u64.to_be_bytes());
-    p.extend_from_slice(&index.to_be_bytes());
-    Key::new(p, "d")
+    dynamofs_core::fs::layout::block_key(ino, 0, index)
 }
 
 fn block(len: usize) -> Attrs {
-    let mut a = Attrs::new();
-    a.insert("d".into(), Value::B(vec![7; len]));
-    a.insert("e".into(), Value::N(0));
-    a.insert("k".into(), Value::N(0));
-    a.insert("n".into(), Value::N(len as i64));
-    a
+    encode_block(&vec![7; len], false)
 }
 
 /// Damage a file system four (five) ways; returns the expired session's id.
@@ -283,7 +279,216 @@ fn beside_a_live_mount(kind: Kind) {
     assert_eq!(std::fs::read(m.path("f")).expect("read"), b"data");
 }
 
-common::both!(damage_and_repair, operational_errors);
+/// Make an item undecodable for the SQLite store itself (a value that is
+/// not postcard), as a flipped bit on disk would.
+fn spoil_sqlite(store: &Store, table: &str, key: &Key) {
+    let path = store
+        .source
+        .strip_prefix("sqlite:")
+        .expect("a SQLite source");
+    let script = r#"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+n = c.execute("UPDATE " + sys.argv[2] + " SET v = x'ffffff' WHERE p = ? AND s = ?",
+              (bytes.fromhex(sys.argv[3]), bytes.fromhex(sys.argv[4]))).rowcount
+c.commit()
+assert n == 1, "no such item"
+"#;
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, path, table, &hex(&key.p), &hex(&key.s)])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn entry_ino(s: &dyn store::Store, dir: u64, name: &str) -> u64 {
+    let e = s
+        .get(Table::Meta, &Key::new(dir_p(dir), name), true)
+        .await
+        .expect("get")
+        .expect("entry");
+    e.attrs.get("i").and_then(Value::as_n).expect("ino") as u64
+}
+
+/// One damaged inode (and on SQLite, items the store cannot decode at
+/// all) must not take its directory with it: `ls` through a mount and
+/// `dynamofs ls` list the rest, only the damaged names fail (EIO), the log
+/// names the item, and fsck reports each item (exit 4, not 8).
+fn damage_stays_apart(kind: Kind) {
+    let store = Store::new(kind);
+    {
+        let m = Mount::new(&store, &[]);
+        std::fs::create_dir(m.path("d")).expect("mkdir");
+        for f in ["a", "b", "c", "z"] {
+            std::fs::write(m.path(&format!("d/{f}")), f.repeat(1000)).expect("write");
+        }
+    }
+    let rt = runtime();
+    let s = rt.block_on(raw(&store));
+    let d = rt.block_on(ino_of(s.as_ref(), "d"));
+    let b = rt.block_on(entry_ino(s.as_ref(), d, "b"));
+    rt.block_on(set(s.as_ref(), inode_key(b), "m", Value::S("rw".into())));
+    let mut damaged = vec!["b"];
+    if let Kind::Sqlite = kind {
+        // The inode of a, the entry c and the block of z: undecodable.
+        let a = rt.block_on(entry_ino(s.as_ref(), d, "a"));
+        let z = rt.block_on(entry_ino(s.as_ref(), d, "z"));
+        drop(s);
+        spoil_sqlite(&store, "meta", &inode_key(a));
+        spoil_sqlite(&store, "meta", &Key::new(dir_p(d), "c"));
+        spoil_sqlite(&store, "blocks", &block_key(z, 0));
+        damaged.extend(["a", "c"]);
+    }
+
+    let m = Mount::new(&store, &[]);
+    let mut names: Vec<String> = std::fs::read_dir(m.path("d"))
+        .expect("readdir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a", "b", "c", "z"], "every name is listed");
+    for name in &damaged {
+        let e = std::fs::metadata(m.path(&format!("d/{name}"))).expect_err("damaged");
+        assert_eq!(e.raw_os_error(), Some(5), "{name}: {e}");
+    }
+    let ls = std::process::Command::new("ls")
+        .arg("-l")
+        .arg(m.path("d"))
+        .output()
+        .expect("ls");
+    let (out, err) = (
+        String::from_utf8_lossy(&ls.stdout),
+        String::from_utf8_lossy(&ls.stderr),
+    );
+    assert_eq!(ls.status.code(), Some(1), "ls -l: {out}{err}");
+    assert!(out.contains(" z\n"), "ls -l lists the rest: {out}");
+    assert!(
+        err.contains("d/b") && err.contains("Input/output error"),
+        "{err}"
+    );
+    match kind {
+        // The block of z does not read back: only reading it fails.
+        Kind::Sqlite => {
+            let e = std::fs::read(m.path("d/z")).expect_err("bad block");
+            assert_eq!(e.raw_os_error(), Some(5), "{e}");
+        }
+        Kind::Moto => assert_eq!(
+            std::fs::read(m.path("d/z")).expect("read"),
+            "z".repeat(1000).as_bytes()
+        ),
+    }
+    let log = m.log();
+    assert!(
+        log.contains(&format!("inode {b}")) && log.contains("attribute `m`"),
+        "the log names the item: {log}"
+    );
+    drop(m);
+
+    let out = dynamofs(&store, &["ls", &format!("{}:/d", store.source)]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.lines().any(|l| l == "z"), "{stdout}");
+    for name in &damaged {
+        assert!(stderr.contains(&format!("/d/{name}")), "{name}: {stderr}");
+        assert!(!stdout.lines().any(|l| l == *name), "{name}: {stdout}");
+    }
+
+    let (code, out) = fsck(&store, &[]);
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains(&format!("inode {b} is damaged")), "{out}");
+    if let Kind::Sqlite = kind {
+        for want in ["the store cannot decode it", "/d/z (inode", "at offset 0"] {
+            assert!(out.contains(want), "`{want}`: {out}");
+        }
+        let (_, json) = fsck(&store, &["--json"]);
+        let kinds = py(&json, "sorted(p['kind'] for p in d['problems'])");
+        for k in ["bad_inode", "damaged_item", "bad_block"] {
+            assert!(kinds.contains(k), "{k} missing from {kinds}");
+        }
+    }
+    // Repair leaves damaged items alone (and deletes nothing of them).
+    let (code, out) = fsck(&store, &["--repair"]);
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("restore it from a backup"), "{out}");
+}
+
+/// Every block of a file is read back and checked: a checksum mismatch
+/// and an lz4 payload that does not decode are reported by path and
+/// offset; blocks that are garbage anyway are not.
+fn bad_blocks_by_path(kind: Kind) {
+    let store = Store::new(kind);
+    {
+        let m = Mount::new(&store, &[]);
+        std::fs::create_dir(m.path("d")).expect("mkdir");
+        let noise: Vec<u8> = (0..600_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        std::fs::write(m.path("d/noise"), &noise).expect("write");
+        std::fs::write(m.path("d/text"), "hello ".repeat(100_000)).expect("write");
+    }
+    let rt = runtime();
+    let s = rt.block_on(raw(&store));
+    let d = rt.block_on(ino_of(s.as_ref(), "d"));
+    let noise = rt.block_on(entry_ino(s.as_ref(), d, "noise"));
+    let text = rt.block_on(entry_ino(s.as_ref(), d, "text"));
+    let (code, out) = fsck(&store, &[]);
+    assert_eq!(code, 0, "{out}");
+    // A flipped byte in a raw block; a truncated lz4 payload.
+    let key = block_key(noise, 1);
+    let mut it = rt
+        .block_on(s.get(Table::Blocks, &key, true))
+        .expect("get")
+        .expect("block");
+    if let Some(Value::B(d)) = it.attrs.get_mut("d") {
+        d[100] ^= 1;
+    }
+    rt.block_on(put(s.as_ref(), Table::Blocks, key, it.attrs));
+    let key = block_key(text, 2);
+    let mut it = rt
+        .block_on(s.get(Table::Blocks, &key, true))
+        .expect("get")
+        .expect("block");
+    assert_eq!(it.attrs.get("e"), Some(&Value::N(1)), "text is compressed");
+    if let Some(Value::B(d)) = it.attrs.get_mut("d") {
+        d.truncate(d.len() / 2);
+    }
+    rt.block_on(put(s.as_ref(), Table::Blocks, key, it.attrs));
+    let (code, out) = fsck(&store, &[]);
+    assert_eq!(code, 4, "{out}");
+    let bs = 256 * 1024;
+    for want in [
+        format!("/d/noise (inode {noise}): data block 1 at offset {bs} does not read back: checksum mismatch"),
+        format!("/d/text (inode {text}): data block 2 at offset {} does not read back: lz4", 2 * bs),
+    ] {
+        assert!(out.contains(&want), "`{want}`: {out}");
+    }
+    let (code, out) = fsck(&store, &["--repair"]);
+    assert_eq!(code, 4, "left for the owner: {out}");
+    assert!(out.contains("those bytes are lost"), "{out}");
+    // The blocks are still there, and the rest of the file reads.
+    let m = Mount::new(&store, &[]);
+    let f = std::fs::File::open(m.path("d/noise")).expect("open");
+    let mut first = vec![0u8; 1000];
+    std::os::unix::fs::FileExt::read_exact_at(&f, &mut first, 0).expect("block 0 reads");
+    let e = std::os::unix::fs::FileExt::read_exact_at(&f, &mut first, bs as u64)
+        .expect_err("block 1 does not");
+    assert_eq!(e.raw_os_error(), Some(5), "{e}");
+}
+
+common::both!(
+    damage_and_repair,
+    operational_errors,
+    damage_stays_apart,
+    bad_blocks_by_path
+);
 
 #[test]
 fn sqlite_beside_a_live_mount() {

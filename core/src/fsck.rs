@@ -19,7 +19,7 @@ use crate::check::{self, Problem, Report};
 use crate::error::FsError;
 use crate::fs::{Fs, FsOptions};
 use crate::session::SessionInfo;
-use crate::store::{Store, Table};
+use crate::store::{Store, StoreError, Table};
 use crate::superblock::{now_ns, Superblock, SuperblockError};
 
 /// Repair passes at most: a repair can reveal the next problem (a leaked
@@ -59,6 +59,7 @@ pub fn safety(p: &Problem) -> Safety {
         | Damaged { .. }
         | BadInode { .. }
         | BadRoot { .. }
+        | BadBlock { .. }
         | BlockTail { .. } => Safety::Manual,
         EntryToUnlinked { .. } | Detached { .. } => Safety::Follows,
         EntryOutsideDirectory { .. }
@@ -107,6 +108,9 @@ pub fn why_left(p: &Problem, live: bool, force: bool) -> String {
         }
         (Safety::Manual, BlockTail { .. }) => {
             "the block must be rewritten: copy the file and move the copy over it"
+        }
+        (Safety::Manual, BadBlock { .. }) => {
+            "those bytes are lost: restore the file from a backup (the rest of it reads)"
         }
         (Safety::Manual, _) => {
             "fsck does not guess what a damaged item held: restore it from a backup, or delete it"
@@ -229,7 +233,11 @@ pub async fn fsck(
     let sb = match Superblock::load(store.as_ref()).await {
         Ok(sb) => Some(sb),
         // Reported by the check, which goes on without it.
-        Err(SuperblockError::Missing { .. } | SuperblockError::Damaged { .. }) => None,
+        Err(
+            SuperblockError::Missing { .. }
+            | SuperblockError::Damaged { .. }
+            | SuperblockError::Store(StoreError::Corrupt { .. }),
+        ) => None,
         Err(SuperblockError::Store(e)) => return Err(FsError::from(e).into()),
         Err(e) => return Err(FsckError::Superblock(e)),
     };

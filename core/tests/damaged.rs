@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use dynamofs_core::caller::Caller;
+use dynamofs_core::check::{self, Problem};
 use dynamofs_core::error::{Errno, FsError};
 use dynamofs_core::fs::{Fs, FsOptions, OpenMode};
 use dynamofs_core::inode::inode_key;
@@ -185,7 +186,7 @@ async fn dynamo_raw() -> (Arc<dyn Store>, Spoiler) {
 
 /// Items the store cannot decode: the listing shows the rest of the
 /// directory, lookups of the damaged names are EIO, a neighbour in the
-/// same store page still reads.
+/// same store page still reads, and the checker reports each and goes on.
 async fn undecodable_items_stay_apart(store: Arc<dyn Store>, spoiler: Spoiler) {
     let fs = fresh(&store).await;
     let c = Caller::root();
@@ -216,6 +217,33 @@ async fn undecodable_items_stay_apart(store: Arc<dyn Store>, spoiler: Spoiler) {
     let fh = fs.open_file(&c, ok.ino, READ).await.expect("open");
     assert_eq!(fs.read(fh, 0, 100).await.expect("read"), b"some bytes");
     fs.release(fh).await.expect("close");
+
+    let report = check::check(store.as_ref()).await.expect("check");
+    let kinds: Vec<&str> = report.problems.iter().map(|p| p.kind()).collect();
+    assert!(
+        report.problems.iter().any(|p| matches!(p,
+            Problem::BadInode { ino, why } if *ino == inos[0] && why.contains("decode"))),
+        "{:?}",
+        report.problems
+    );
+    assert!(
+        report.problems.iter().any(|p| matches!(p,
+            Problem::Damaged { key, .. } if *key == entry.to_string())),
+        "{:?}",
+        report.problems
+    );
+    // Its block still has an inode, even if a damaged one; the inode the
+    // damaged entry named has a name no more, and is reported as such.
+    assert!(!kinds.contains(&"block_without_inode"), "{kinds:?}");
+    assert!(!kinds.contains(&"dangling_entry"), "{kinds:?}");
+    assert!(
+        report.problems.contains(&Problem::Unreferenced {
+            ino: inos[1],
+            nlink: 1
+        }),
+        "{:?}",
+        report.problems
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

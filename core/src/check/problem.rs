@@ -54,6 +54,9 @@ pub enum Problem {
     BlockWithoutInode { ino: u64, generation: u64, index: u64 },
     /// A data block wholly past the size of its file.
     BlockPastSize { ino: u64, generation: u64, index: u64, size: u64 },
+    /// A data block of a file, within its size, whose bytes do not read
+    /// back (codec or checksum): reads of that range fail with EIO.
+    BadBlock { ino: u64, path: Option<String>, index: u64, offset: u64, why: String },
     /// A data block holding bytes past the size of its file: they would
     /// reappear if the file grew.
     BlockTail { ino: u64, index: u64, size: u64, len: u64 },
@@ -111,6 +114,7 @@ impl Problem {
             Stray { .. } => "stray_item",
             BlockWithoutInode { .. } => "block_without_inode",
             BlockPastSize { .. } => "block_past_size",
+            BadBlock { .. } => "bad_block",
             BlockTail { .. } => "block_tail",
             DeadGenerationBlock { .. } => "dead_generation_block",
             BlockOfNonFile { .. } => "block_of_non_file",
@@ -168,6 +172,10 @@ impl fmt::Display for Problem {
                 write!(f, "data block {index} (generation {generation}) of inode {ino}, which does not exist"),
             BlockPastSize { ino, generation, index, size } =>
                 write!(f, "data block {index} (generation {generation}) of inode {ino} lies past its size {size}"),
+            BadBlock { ino, path, index, offset, why } => {
+                let path = path.as_deref().unwrap_or("(no path)");
+                write!(f, "{path} (inode {ino}): data block {index} at offset {offset} does not read back: {why}")
+            }
             BlockTail { ino, index, size, len } =>
                 write!(f, "data block {index} of inode {ino} holds {len} bytes, past its size {size}"),
             DeadGenerationBlock { ino, generation, index, current } => write!(f,
