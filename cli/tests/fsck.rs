@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::{dynamofs, py, Kind, Mount, Store};
 use dynamofs_core::fs::layout::encode_block;
-use dynamofs_core::inode::{inode_key, Inode, S_IFREG};
+use dynamofs_core::inode::{inode_key, Inode, S_IFDIR, S_IFREG};
 use dynamofs_core::locks::{LockRequest, LockType, Locks};
 use dynamofs_core::schema::{dir_p, ROOT_INO};
 use dynamofs_core::session::{session_key, Session, DEFAULT_TTL};
@@ -179,14 +179,16 @@ fn damage_and_repair(kind: Kind) {
     for want in [
         "removed entry 1/ghost",
         "set the link count of inode",
-        "deleted data block 0 (generation 0) of missing inode 4242",
-        "gave it an orphan record",
-        "collected orphan inode 777",
+        "recreated missing inode 4242 from its 2 data blocks",
+        "at /lost+found/#4242",
+        "reconnected inode 777",
+        "as /lost+found/#777",
         &format!("reaped expired session {session}"),
         "corrected",
     ] {
         assert!(out.contains(want), "`{want}` not done:\n{out}");
     }
+    assert!(!out.contains("deleted data block"), "{out}");
     let (code, out) = fsck(&store, &[]);
     assert_eq!(code, 0, "clean after the repair:\n{out}");
     let (code, json) = fsck(&store, &["--json", "--repair"]);
@@ -202,6 +204,17 @@ fn damage_and_repair(kind: Kind) {
     assert_eq!(std::fs::read(m.path("d/f2")).expect("read"), b"0123456789");
     assert_eq!(std::fs::read(m.path("d/e/big")).expect("read"), b"again");
     assert_eq!(std::fs::metadata(m.path("solo")).expect("stat").len(), 5000);
+    // What no name reached is kept, under /lost+found.
+    assert_eq!(
+        std::fs::read(m.path("lost+found/#777")).expect("read"),
+        vec![7; 16]
+    );
+    let salvaged = std::fs::read(m.path("lost+found/#4242")).expect("read");
+    assert_eq!(salvaged.len(), 256 * 1024 + 16);
+    assert!(salvaged[..16]
+        .iter()
+        .chain(&salvaged[256 * 1024..])
+        .all(|b| *b == 7));
 }
 
 fn operational_errors(kind: Kind) {
@@ -268,15 +281,63 @@ fn beside_a_live_mount(kind: Kind) {
         out.contains(&format!("reaped expired session {session}")),
         "{out}"
     );
-    assert!(out.contains("deleted data block 0 (generation 0) of missing inode 4242"));
     assert!(out.contains("run with --force"), "{out}");
     assert!(!out.contains("removed entry 1/ghost"), "{out}");
+    assert!(!out.contains("recreated missing inode 4242"), "{out}");
     let (code, out) = fsck(&store, &["--repair", "--force"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("removed entry 1/ghost"), "{out}");
+    assert!(out.contains("recreated missing inode 4242"), "{out}");
     let (code, out) = fsck(&store, &[]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(std::fs::read(m.path("f")).expect("read"), b"data");
+}
+
+/// Blocks past the size, as a killed writer leaves them, are provably
+/// garbage once no live mount holds the file open: a live repair deletes
+/// them without --force (sessions publish what they hold open), and
+/// leaves those of a file a mount holds open until its last close.
+fn garbage_beside_a_live_mount(kind: Kind) {
+    let store = Store::new(kind);
+    // A short TTL: fsck waits for two heartbeats (TTL/3 apart) of every
+    // live session before it believes what they hold open.
+    let m = Mount::new(&store, &["session_ttl=3"]);
+    std::fs::write(m.path("closed"), b"closed").expect("write");
+    std::fs::write(m.path("open"), b"held").expect("write");
+    let held = std::fs::File::open(m.path("open")).expect("open");
+    let rt = runtime();
+    let s = rt.block_on(raw(&store));
+    let closed = rt.block_on(ino_of(s.as_ref(), "closed"));
+    let open = rt.block_on(ino_of(s.as_ref(), "open"));
+    for ino in [closed, open] {
+        rt.block_on(put(s.as_ref(), Table::Blocks, block_key(ino, 2), block(16)));
+    }
+    let (code, out) = fsck(&store, &["--repair"]);
+    assert_eq!(code, 4, "the held file's garbage is left:\n{out}");
+    assert!(
+        out.contains(&format!(
+            "deleted data block 2 of inode {closed}, past its size 6"
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains(&format!("deleted data block 2 of inode {open}")),
+        "{out}"
+    );
+    assert!(out.contains("a live mount may hold the file open"), "{out}");
+    drop(held);
+    let (code, out) = fsck(&store, &["--repair"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "deleted data block 2 of inode {open}, past its size 4"
+        )),
+        "{out}"
+    );
+    let (code, out) = fsck(&store, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(std::fs::read(m.path("closed")).expect("read"), b"closed");
+    assert_eq!(std::fs::read(m.path("open")).expect("read"), b"held");
 }
 
 /// Make an item undecodable for the SQLite store itself (a value that is
@@ -483,11 +544,114 @@ fn bad_blocks_by_path(kind: Kind) {
     assert_eq!(e.raw_os_error(), Some(5), "{e}");
 }
 
+/// Repair never deletes what could be a file's data: a file whose mode
+/// says directory gets its mode back; an inode whose item is gone is
+/// recreated from its blocks under its name; an inode no name reaches goes
+/// to /lost+found; blocks of a generation newer than the inode's are left.
+fn repair_keeps_data(kind: Kind) {
+    let store = Store::new(kind);
+    let big: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+    {
+        let m = Mount::new(&store, &[]);
+        std::fs::write(m.path("moded"), b"a file, not a directory").expect("write");
+        std::fs::write(m.path("lost"), &big).expect("write");
+        std::fs::write(m.path("nameless"), b"no name").expect("write");
+        std::fs::write(m.path("regen"), b"newer generation").expect("write");
+        std::fs::write(m.path("flipped"), b"its generation changed").expect("write");
+    }
+    let rt = runtime();
+    let s = rt.block_on(raw(&store));
+    let s = s.as_ref();
+    let moded = rt.block_on(ino_of(s, "moded"));
+    rt.block_on(set(
+        s,
+        inode_key(moded),
+        "m",
+        Value::N((S_IFDIR | 0o644) as i64),
+    ));
+    let lost = rt.block_on(ino_of(s, "lost"));
+    let del = |key: Key| Write::Delete {
+        table: Table::Meta,
+        key,
+        cond: None,
+    };
+    rt.block_on(s.write(&del(inode_key(lost)))).expect("delete");
+    let nameless = rt.block_on(ino_of(s, "nameless"));
+    rt.block_on(s.write(&del(Key::new(dir_p(ROOT_INO), "nameless"))))
+        .expect("delete");
+    // A copy of a block under a generation newer than the inode's.
+    let regen = rt.block_on(ino_of(s, "regen"));
+    let blk = rt
+        .block_on(s.get(Table::Blocks, &block_key(regen, 0), true))
+        .expect("get")
+        .expect("block");
+    let mut newer = block_key(regen, 0);
+    newer.p[9..17].copy_from_slice(&3u64.to_be_bytes());
+    rt.block_on(put(s, Table::Blocks, newer, blk.attrs));
+    // A generation number that grew by damage: all the data looks dead.
+    let flipped = rt.block_on(ino_of(s, "flipped"));
+    rt.block_on(set(s, inode_key(flipped), "gn", Value::N(5)));
+
+    let (code, out) = fsck(&store, &[]);
+    assert_eq!(code, 4, "{out}");
+    assert!(
+        out.contains(&format!("inode {moded} has mode 40644")),
+        "{out}"
+    );
+    let (code, out) = fsck(&store, &["--repair"]);
+    for want in [
+        format!("set the mode of inode {moded} from 40644 to 100644"),
+        format!("recreated missing inode {lost} from its 3 data blocks"),
+        "at its name(s) 1/lost".to_string(),
+        format!("reconnected inode {nameless}"),
+        format!("as /lost+found/#{nameless}"),
+    ] {
+        assert!(out.contains(&want), "`{want}`: {out}");
+    }
+    assert!(!out.contains("deleted data block"), "{out}");
+    assert!(!out.contains("collected orphan"), "{out}");
+    assert_eq!(code, 4, "the newer generation is left: {out}");
+    assert!(out.contains("generation 3, not its current 0"), "{out}");
+    assert!(out.contains("may be what is damaged"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "inode {flipped} is at generation 5 with size 22, but its 1 data block(s) are all of generation 0"
+        )),
+        "{out}"
+    );
+    let kept = rt.block_on(s.get(Table::Blocks, &block_key(flipped, 0), true));
+    assert!(
+        kept.expect("get").is_some(),
+        "the flipped file's block is kept"
+    );
+
+    let m = Mount::new(&store, &[]);
+    assert_eq!(
+        std::fs::read(m.path("moded")).expect("read"),
+        b"a file, not a directory"
+    );
+    assert_eq!(std::fs::read(m.path("lost")).expect("read"), big);
+    assert_eq!(
+        std::fs::read(m.path(&format!("lost+found/#{nameless}"))).expect("read"),
+        b"no name"
+    );
+    assert_eq!(
+        std::fs::read(m.path("regen")).expect("read"),
+        b"newer generation"
+    );
+    drop(m);
+    let (code, out) = fsck(&store, &["--repair"]);
+    assert_eq!(code, 4, "{out}");
+    assert!(!out.contains("repairs made"), "nothing more to do: {out}");
+}
+
 common::both!(
     damage_and_repair,
     operational_errors,
     damage_stays_apart,
-    bad_blocks_by_path
+    bad_blocks_by_path,
+    repair_keeps_data,
+    garbage_beside_a_live_mount
 );
 
 #[test]

@@ -9,6 +9,7 @@
 //! (as `fsck` does while mounts are live).
 
 mod data;
+mod modes;
 mod names;
 mod problem;
 mod undecodable;
@@ -347,6 +348,7 @@ pub async fn check_with(store: &dyn Store, opts: &Options<'_>) -> Result<Report,
         }
         _ => {}
     }
+    modes::check_modes(&mut sc, &mut p);
     let dirs = check_namespace(&sc, &mut p);
     let mut notes = Vec::new();
     check_leftovers(&sc, &mut p, &mut notes);

@@ -124,6 +124,19 @@ pub(super) fn check_blocks(
         });
     }
     let mut paths = super::names::Paths::default();
+    // Files with data at their own generation: for the others, blocks of
+    // an older one may be their data under a damaged generation number.
+    let current: HashSet<u64> = sc
+        .blocks
+        .iter()
+        .filter(|b| {
+            sc.inodes
+                .get(&b.ino)
+                .is_some_and(|i| i.generation == b.generation)
+        })
+        .map(|b| b.ino)
+        .collect();
+    let mut suspect: BTreeMap<(u64, u64), u64> = BTreeMap::new();
     for b in &sc.blocks {
         let (ino, generation, index) = (b.ino, b.generation, b.index);
         if sc.dead_generations.contains_key(&(ino, generation)) {
@@ -145,7 +158,9 @@ pub(super) fn check_blocks(
             }
             continue;
         };
-        if generation != i.generation {
+        if generation < i.generation && i.size > 0 && !current.contains(&ino) {
+            *suspect.entry((ino, generation)).or_default() += 1;
+        } else if generation != i.generation {
             let current = i.generation;
             p.push(Problem::DeadGenerationBlock {
                 ino,
@@ -186,6 +201,19 @@ pub(super) fn check_blocks(
                 });
             }
         }
+    }
+    for ((ino, generation), blocks) in suspect {
+        let (current, size) = sc
+            .inodes
+            .get(&ino)
+            .map_or((0, 0), |i| (i.generation, i.size));
+        p.push(Problem::SuspectGeneration {
+            ino,
+            generation,
+            current,
+            blocks,
+            size,
+        });
     }
 }
 
