@@ -16,7 +16,10 @@ use dynamofs_core::fs::{Fs, FsOptions, OpenMode};
 use dynamofs_core::inode::inode_key;
 use dynamofs_core::mkfs::{mkfs, MkfsOptions};
 use dynamofs_core::schema::{attr, dir_p, ROOT_INO};
-use dynamofs_core::store::{Billing, Change, Key, SqliteStore, Store, Table, Value, Write};
+use dynamofs_core::store::damaged::{query_page, scan_page};
+use dynamofs_core::store::{
+    Billing, Change, Key, Query, Range, SqliteStore, Store, Table, Value, Write,
+};
 use dynamofs_core::superblock::{self, SuperblockError};
 
 const READ: OpenMode = OpenMode {
@@ -244,6 +247,77 @@ async fn undecodable_items_stay_apart(store: Arc<dyn Store>, spoiler: Spoiler) {
         "{:?}",
         report.problems
     );
+}
+
+/// Pages step over undecodable items one by one: in pages of 4 over 14
+/// items, 3 of them damaged (two side by side, one last), every good item
+/// comes once and in order, and each damaged one comes apart once, by
+/// query and by scan.
+async fn pages_step_over_damage(store: Arc<dyn Store>, spoiler: Spoiler) {
+    let key = |i: u8| Key::new(&b"Xdamage"[..], vec![i]);
+    for i in 0..14u8 {
+        let mut a = dynamofs_core::store::Attrs::new();
+        a.insert("v".into(), Value::N(i as i64));
+        let w = Write::Put {
+            table: Table::Meta,
+            key: key(i),
+            attrs: a,
+            cond: None,
+        };
+        store.write(&w).await.expect("put");
+    }
+    let bad = [5u8, 6, 13];
+    for i in bad {
+        spoiler.spoil(store.as_ref(), Table::Meta, &key(i)).await;
+    }
+    let good: Vec<Key> = (0..14).filter(|i| !bad.contains(i)).map(key).collect();
+    let bad: Vec<Key> = bad.into_iter().map(key).collect();
+
+    let (mut items, mut damaged, mut pages) = (Vec::new(), Vec::new(), 0);
+    let mut q = Query::new(Table::Meta, &b"Xdamage"[..], Range::All);
+    q.limit = Some(4);
+    loop {
+        let (page, undecodable) = query_page(store.as_ref(), &q).await.expect("query");
+        items.extend(page.items.into_iter().map(|it| it.key));
+        damaged.extend(undecodable.into_iter().map(|u| u.key));
+        pages += 1;
+        assert!(pages < 20, "the query does not end");
+        match page.next {
+            Some(n) => q.start_after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(items, good, "query");
+    assert_eq!(damaged, bad, "query");
+
+    let (mut items, mut damaged, mut start) = (Vec::new(), Vec::new(), None);
+    for _ in 0..20 {
+        let (page, undecodable) = scan_page(store.as_ref(), Table::Meta, start.as_ref(), 4)
+            .await
+            .expect("scan");
+        items.extend(page.items.into_iter().map(|it| it.key));
+        damaged.extend(undecodable.into_iter().map(|u| u.key));
+        start = page.next;
+        if start.is_none() {
+            break;
+        }
+    }
+    assert!(start.is_none(), "the scan does not end");
+    assert_eq!(items, good, "scan");
+    assert_eq!(damaged, bad, "scan");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_pages_step_over_damage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, spoiler) = sqlite_file(&dir).await;
+    pages_step_over_damage(store, spoiler).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dynamo_pages_step_over_damage() {
+    let (store, spoiler) = dynamo_raw().await;
+    pages_step_over_damage(store, spoiler).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
