@@ -329,7 +329,8 @@ pub async fn fsck(
         for pass in 1..=MAX_PASSES {
             progress(&format!("repair pass {pass}"));
             let live = !out.remaining.live_sessions(now_ns()).is_empty();
-            let done = repair::pass(&ctx, &out.remaining, live, opts.force, progress).await;
+            let done =
+                repair::pass(&ctx, &out.remaining, live, opts.force, &out.held, progress).await;
             out.failures.extend(done.failures);
             out.held.extend(done.held);
             if done.actions.is_empty() {
