@@ -9,8 +9,10 @@
 //! (as `fsck` does while mounts are live).
 
 mod data;
+mod modes;
 mod names;
 mod problem;
+mod undecodable;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -26,6 +28,7 @@ use crate::schema::{
     SUPERBLOCK_P, SUPERBLOCK_S,
 };
 use crate::session::SessionInfo;
+use crate::store::damaged::{self, Undecodable};
 use crate::store::{show_bytes, Attrs, Item, Key, Store, Table, Value};
 use crate::superblock::{now_ns, Superblock};
 
@@ -106,12 +109,16 @@ struct Block {
     index: u64,
     /// Decoded length, as recorded (`None`: not recorded or malformed).
     len: Option<u64>,
+    /// Why its bytes do not read back (codec or checksum), if they do not.
+    bad: Option<String>,
 }
 
 /// Everything the scan collected.
 #[derive(Default)]
 struct Scan {
     superblock: Option<Attrs>,
+    /// Why the superblock item does not decode, when it does not.
+    superblock_damaged: Option<String>,
     inodes: HashMap<u64, Inode>,
     /// Inodes whose attribute item is damaged (reported already).
     damaged: HashSet<u64>,
@@ -253,18 +260,32 @@ impl Scan {
     }
 }
 
+/// Items read per scan page. Blocks are up to 256 KiB each: a page of
+/// 1,000 would hold 256 MiB in memory on SQLite (a DynamoDB page stops at
+/// 1 MB anyway, so fewer only costs requests where blocks are under 4 KiB).
+fn page_items(table: Table) -> usize {
+    match table {
+        Table::Meta => 1000,
+        Table::Blocks => 256,
+    }
+}
+
+/// Every item of a table, in pages; an item the store cannot decode is
+/// handed over as such, and the scan goes on past it.
 async fn scan_table(
     store: &dyn Store,
     table: Table,
     opts: &Options<'_>,
-    mut each: impl FnMut(Item),
+    mut each: impl FnMut(Result<Item, Undecodable>),
 ) -> Result<(), FsError> {
     let mut start: Option<Key> = None;
     let mut seen = 0u64;
     loop {
-        let page = store.scan(table, start.as_ref(), 1000).await?;
-        seen += page.items.len() as u64;
-        page.items.into_iter().for_each(&mut each);
+        let (page, bad) =
+            damaged::scan_page(store, table, start.as_ref(), page_items(table)).await?;
+        seen += (page.items.len() + bad.len()) as u64;
+        page.items.into_iter().map(Ok).for_each(&mut each);
+        bad.into_iter().map(Err).for_each(&mut each);
         (opts.progress)(table, seen);
         match page.next {
             Some(n) => start = Some(n),
@@ -291,17 +312,27 @@ pub async fn check_with(store: &dyn Store, opts: &Options<'_>) -> Result<Report,
     let mut sc = Scan::default();
     // Blocks first: a file created while the metadata is scanned then has
     // no blocks in the scan, rather than blocks without an inode.
-    scan_table(store, Table::Blocks, opts, |it| sc.add_block(it, &mut p)).await?;
-    scan_table(store, Table::Meta, opts, |it| {
-        sc.add(it.key, it.attrs, &mut p)
+    let block_size = match Superblock::load(store).await {
+        Ok(sb) => Some(sb.block_size),
+        Err(_) => None, // reported from the scan
+    };
+    scan_table(store, Table::Blocks, opts, |it| match it {
+        Ok(it) => sc.add_block(it, block_size, &mut p),
+        Err(u) => sc.add_undecodable_block(u, &mut p),
+    })
+    .await?;
+    scan_table(store, Table::Meta, opts, |it| match it {
+        Ok(it) => sc.add(it.key, it.attrs, &mut p),
+        Err(u) => sc.add_undecodable(u, &mut p),
     })
     .await?;
     let mut superblock = None;
-    match &sc.superblock {
-        None => p.push(Problem::Superblock {
+    match (&sc.superblock, &sc.superblock_damaged) {
+        (None, Some(why)) => p.push(Problem::Superblock { why: why.clone() }),
+        (None, None) => p.push(Problem::Superblock {
             why: "missing: not a dynamofs table".into(),
         }),
-        Some(a) => match Superblock::from_attrs(&store.table_name(Table::Meta), a) {
+        (Some(a), _) => match Superblock::from_attrs(&store.table_name(Table::Meta), a) {
             Ok(sb) => superblock = Some(sb),
             Err(e) => p.push(Problem::Superblock { why: e.to_string() }),
         },
@@ -317,6 +348,7 @@ pub async fn check_with(store: &dyn Store, opts: &Options<'_>) -> Result<Report,
         }
         _ => {}
     }
+    modes::check_modes(&mut sc, &mut p);
     let dirs = check_namespace(&sc, &mut p);
     let mut notes = Vec::new();
     check_leftovers(&sc, &mut p, &mut notes);

@@ -7,19 +7,29 @@
 //! is no snapshot, and what the checker infers from many items (a link
 //! count from every entry naming an inode) cannot be one condition. So
 //! while live sessions exist, fsck repairs only dead state (expired
-//! sessions and their locks, garbage no client can reach) unless forced,
-//! and even forced it leaves data blocks a live writer may have in flight.
-//! What it reports then is what two consecutive scans agree on.
+//! sessions and their locks, garbage no client can reach) unless forced.
+//! Data blocks that are provably garbage (past their file's size, of a
+//! dead generation or a collected orphan) it deletes live too, except
+//! those of files a live session may hold open ([`holders`]), by the rule
+//! the mounts' collectors follow. What it reports then is what two
+//! consecutive scans agree on.
+//!
+//! Repair never deletes what could be a file's data: an inode no name
+//! reaches, and blocks whose inode item is gone, are named under
+//! /lost+found; a mode or generation number that the inode's names and
+//! contents contradict is not trusted to delete anything.
 
+mod holders;
 mod repair;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::check::{self, Problem, Report};
 use crate::error::FsError;
 use crate::fs::{Fs, FsOptions};
 use crate::session::SessionInfo;
-use crate::store::{Store, Table};
+use crate::store::{Store, StoreError, Table};
 use crate::superblock::{now_ns, Superblock, SuperblockError};
 
 /// Repair passes at most: a repair can reveal the next problem (a leaked
@@ -42,13 +52,19 @@ pub enum Safety {
     /// items of inodes that do not exist): always.
     Dead,
     /// State a live mount may be using: when no session is live, or forced.
+    /// None of these repairs deletes data: names and counters are set
+    /// right, and inodes and blocks no name reaches are reconnected under
+    /// /lost+found.
     Live,
-    /// Data blocks a live writer may have in flight: only when no session
-    /// is live.
+    /// Data blocks that are provably garbage (of a dead generation, of a
+    /// collected orphan, past the size of their file): deleted unless a
+    /// live session may hold the file open (its published open set, after
+    /// two heartbeats), as the mounts' collectors do.
     Data,
     /// Goes away with the repairs of other problems, when they apply.
     Follows,
-    /// Never: fsck cannot know what is right.
+    /// Never: fsck cannot know what is right, or the repair would delete
+    /// data that may be a file's.
     Manual,
 }
 
@@ -59,11 +75,21 @@ pub fn safety(p: &Problem) -> Safety {
         | Damaged { .. }
         | BadInode { .. }
         | BadRoot { .. }
-        | BlockTail { .. } => Safety::Manual,
+        | BadBlock { .. }
+        | BlockTail { .. }
+        | BlockOfNonFile { .. }
+        | SuspectGeneration { .. } => Safety::Manual,
+        // A generation newer than the inode's: its `gn` is what is damaged.
+        DeadGenerationBlock {
+            generation,
+            current,
+            ..
+        } if generation > current => Safety::Manual,
         EntryToUnlinked { .. } | Detached { .. } => Safety::Follows,
         EntryOutsideDirectory { .. }
         | DanglingEntry { .. }
         | EntryType { .. }
+        | WrongMode { .. }
         | WrongNlink { .. }
         | DirectoryNames { .. }
         | WrongParent { .. }
@@ -71,32 +97,38 @@ pub fn safety(p: &Problem) -> Safety {
         | Counters { .. }
         | CounterShards { .. }
         | Unreferenced { .. }
+        | BlockWithoutInode { .. }
         | OrphanLinked { .. }
         | DamagedLocks { .. } => Safety::Live,
-        BlockPastSize { .. } => Safety::Data,
-        DeadGenerationBlock {
-            generation,
-            current,
-            ..
-        } if generation > current => Safety::Data,
-        DeadGenerationBlock { .. }
-        | Stray { .. }
-        | BlockWithoutInode { .. }
-        | BlockOfNonFile { .. }
+        BlockPastSize { .. }
+        | DeadGenerationBlock { .. }
+        | OrphanBlock { .. }
+        | PendingGeneration { .. } => Safety::Data,
+        Stray { .. }
         | ExpiredSession { .. }
         | LockOfGoneSession { .. }
         | LockWithoutInode { .. }
         | LeftoverOrphan { .. }
         | PartlyCollected { .. }
-        | OrphanBlock { .. }
-        | PendingGeneration { .. }
         | StaleLockIndex { .. } => Safety::Dead,
     }
 }
 
+/// The inode whose data a problem's repair deletes.
+pub fn data_of(p: &Problem) -> Option<u64> {
+    use Problem::*;
+    match p {
+        BlockPastSize { ino, .. }
+        | DeadGenerationBlock { ino, .. }
+        | OrphanBlock { ino, .. }
+        | PendingGeneration { ino, .. } => Some(*ino),
+        _ => None,
+    }
+}
+
 /// Why a problem is still there after a repair run (`live`: whether live
-/// sessions existed).
-pub fn why_left(p: &Problem, live: bool, force: bool) -> String {
+/// sessions existed; `held`: inodes live sessions may hold open).
+pub fn why_left(p: &Problem, live: bool, force: bool, held: &HashSet<u64>) -> String {
     use Problem::*;
     let s = match (safety(p), p) {
         (Safety::Manual, Superblock { .. }) => {
@@ -107,6 +139,15 @@ pub fn why_left(p: &Problem, live: bool, force: bool) -> String {
         }
         (Safety::Manual, BlockTail { .. }) => {
             "the block must be rewritten: copy the file and move the copy over it"
+        }
+        (Safety::Manual, BadBlock { .. }) => {
+            "those bytes are lost: restore the file from a backup (the rest of it reads)"
+        }
+        (
+            Safety::Manual,
+            BlockOfNonFile { .. } | DeadGenerationBlock { .. } | SuspectGeneration { .. },
+        ) => {
+            "fsck does not delete data that may be a file's: the inode's mode or generation may be what is damaged"
         }
         (Safety::Manual, _) => {
             "fsck does not guess what a damaged item held: restore it from a backup, or delete it"
@@ -121,7 +162,9 @@ pub fn why_left(p: &Problem, live: bool, force: bool) -> String {
         (Safety::Live, _) if live && !force => {
             "mounts are live: unmount them, or run with --force to repair it anyway"
         }
-        (Safety::Data, _) if live => "mounts are live and one may be writing this data: unmount them first",
+        (Safety::Data, _) if data_of(p).is_some_and(|i| held.contains(&i)) => {
+            "a live mount may hold the file open: its collector, or the next fsck, deletes it after the last close"
+        }
         _ => "the repair did not apply (the item changed while fsck ran, or the repair failed): run fsck again",
     };
     s.to_string()
@@ -141,6 +184,9 @@ pub struct Outcome {
     pub failures: Vec<String>,
     /// The sessions that were live when fsck started.
     pub live: Vec<SessionInfo>,
+    /// Inodes whose garbage data was left because a live session may hold
+    /// them open.
+    pub held: HashSet<u64>,
     pub options: Options,
     /// Scans made (a confirming second scan counts).
     pub scans: u32,
@@ -166,7 +212,7 @@ impl Outcome {
 
     /// Why a problem found at first is still there (repair runs only).
     pub fn why_left(&self, p: &Problem) -> String {
-        why_left(p, !self.live.is_empty(), self.options.force)
+        why_left(p, !self.live.is_empty(), self.options.force, &self.held)
     }
 }
 
@@ -229,7 +275,11 @@ pub async fn fsck(
     let sb = match Superblock::load(store.as_ref()).await {
         Ok(sb) => Some(sb),
         // Reported by the check, which goes on without it.
-        Err(SuperblockError::Missing { .. } | SuperblockError::Damaged { .. }) => None,
+        Err(
+            SuperblockError::Missing { .. }
+            | SuperblockError::Damaged { .. }
+            | SuperblockError::Store(StoreError::Corrupt { .. }),
+        ) => None,
         Err(SuperblockError::Store(e)) => return Err(FsError::from(e).into()),
         Err(e) => return Err(FsckError::Superblock(e)),
     };
@@ -249,6 +299,7 @@ pub async fn fsck(
         actions: Vec::new(),
         failures: Vec::new(),
         live,
+        held: HashSet::new(),
         options: opts,
         scans: 0,
     };
@@ -278,8 +329,10 @@ pub async fn fsck(
         for pass in 1..=MAX_PASSES {
             progress(&format!("repair pass {pass}"));
             let live = !out.remaining.live_sessions(now_ns()).is_empty();
-            let done = repair::pass(&ctx, &out.remaining, live, opts.force).await;
+            let done =
+                repair::pass(&ctx, &out.remaining, live, opts.force, &out.held, progress).await;
             out.failures.extend(done.failures);
+            out.held.extend(done.held);
             if done.actions.is_empty() {
                 break;
             }

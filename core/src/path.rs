@@ -9,7 +9,7 @@
 //! through the symbolic link that led there.
 
 use crate::caller::Caller;
-use crate::error::{posix, Errno, FsResult};
+use crate::error::{posix, Errno, FsError, FsResult};
 use crate::fs::{Attr, Fs};
 use crate::inode::FileType;
 use crate::names::PATH_MAX;
@@ -241,13 +241,25 @@ pub struct Listed {
     pub attr: Attr,
 }
 
-/// Every entry of a directory with its attributes, sorted by name (bytes).
-/// `.` and `..` come first when `dots`. Costs one Query per 1,000 names and
-/// one batch read per 100 entries.
-pub async fn list_dir(fs: &Fs, caller: &Caller, ino: u64, dots: bool) -> FsResult<Vec<Listed>> {
+/// A directory's entries.
+#[derive(Debug)]
+pub struct Listing {
+    /// With their attributes, sorted by name (bytes); `.` and `..` first
+    /// when asked for.
+    pub entries: Vec<Listed>,
+    /// Names whose entry or inode is damaged, with the error a lookup of
+    /// each gives: for the caller to report, while it goes on with the rest.
+    pub damaged: Vec<(Vec<u8>, FsError)>,
+}
+
+/// Every entry of a directory with its attributes. Costs one Query per
+/// 1,000 names and one batch read per 100 entries (and a lookup per
+/// damaged one).
+pub async fn list_dir(fs: &Fs, caller: &Caller, ino: u64, dots: bool) -> FsResult<Listing> {
     let mut h = fs.opendir(caller, ino).await?;
     let mut head = Vec::new();
     let mut rest = Vec::new();
+    let mut damaged = Vec::new();
     let mut offset = 0;
     loop {
         let page = fs.readdirplus(&mut h, offset, LIST_PAGE).await?;
@@ -260,7 +272,7 @@ pub async fn list_dir(fs: &Fs, caller: &Caller, ino: u64, dots: bool) -> FsResul
             // an item of the store, even if named `..` (a damaged or
             // hostile one), and is handed on for the caller to refuse.
             if next <= 2 {
-                if dots {
+                if let (true, Some(attr)) = (dots, attr) {
                     head.push(Listed { name: e.name, attr });
                 }
                 continue;
@@ -268,12 +280,29 @@ pub async fn list_dir(fs: &Fs, caller: &Caller, ino: u64, dots: bool) -> FsResul
             // readdirplus counts a kernel reference; nobody will forget
             // it here but us.
             forget(fs, e.ino).await;
+            let attr = match attr {
+                Some(a) => a,
+                None => match fs.lookup(caller, ino, &e.name).await {
+                    Ok(a) => {
+                        forget(fs, a.ino).await;
+                        a
+                    }
+                    Err(err) => {
+                        damaged.push((e.name, err));
+                        continue;
+                    }
+                },
+            };
             rest.push(Listed { name: e.name, attr });
         }
     }
     rest.sort_by(|a, b| a.name.cmp(&b.name));
+    damaged.sort_by(|a, b| a.0.cmp(&b.0));
     head.extend(rest);
-    Ok(head)
+    Ok(Listing {
+        entries: head,
+        damaged,
+    })
 }
 
 /// The kernel's lookup count only matters under a mount; a tool drops the
@@ -302,7 +331,7 @@ pub struct Visit<T> {
     pub path: Vec<u8>,
     pub ino: u64,
     pub tag: T,
-    pub entries: FsResult<Vec<Listed>>,
+    pub entries: FsResult<Listing>,
 }
 
 impl<T> Walk<T> {
@@ -605,6 +634,7 @@ mod tests {
         let names: Vec<Vec<u8>> = list_dir(&fs, &c, b.ino, true)
             .await
             .expect("list")
+            .entries
             .into_iter()
             .map(|l| l.name)
             .collect();
@@ -622,7 +652,7 @@ mod tests {
         let mut seen = Vec::new();
         while let Some(v) = walk.next(&fs, &c).await {
             seen.push((String::from_utf8_lossy(&v.path).into_owned(), v.tag));
-            for e in v.entries.expect("listing") {
+            for e in v.entries.expect("listing").entries {
                 if e.attr.kind == FileType::Directory {
                     walk.enter(join(&v.path, &e.name), e.attr.ino, v.tag + 1);
                 }

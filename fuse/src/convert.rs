@@ -56,6 +56,29 @@ pub fn attr(a: &Attr) -> FileAttr {
     }
 }
 
+/// Attributes for a listed entry that has none (it, or its inode, is
+/// damaged). readdirplus must send some; with a zero TTL the kernel asks
+/// again at once, and the lookup answers with the error.
+pub fn unreadable(ino: u64, k: FileType) -> FileAttr {
+    FileAttr {
+        ino: INodeNo(ino),
+        size: 0,
+        blocks: 0,
+        atime: UNIX_EPOCH,
+        mtime: UNIX_EPOCH,
+        ctime: UNIX_EPOCH,
+        crtime: UNIX_EPOCH,
+        kind: kind(k),
+        perm: 0,
+        nlink: 1,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        blksize: 4096,
+        flags: 0,
+    }
+}
+
 /// The errno for an error, logged by how much it matters: POSIX answers
 /// are routine, anything else (EIO, store trouble) is worth a warning.
 pub fn errno(op: &str, e: &FsError) -> Errno {

@@ -19,7 +19,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use dynamofs_core::caller::Caller;
 use dynamofs_core::fs::{DirHandle, Fs, OpenMode, RenameFlags, SetAttr, TimeSet, XattrFlags};
@@ -31,7 +31,7 @@ use fuser::{
     ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 
-use convert::{attr, errno, kind, nanos};
+use convert::{attr, errno, kind, nanos, unreadable};
 use lockreq::{lock_end, lock_type, signal_pending, F_RDLCK, F_UNLCK, F_WRLCK, OFFSET_MAX};
 
 /// Largest write the kernel sends in one request.
@@ -648,12 +648,16 @@ impl fuser::Filesystem for Adapter {
                     break;
                 }
                 for (next, e, a, left) in page {
+                    let (a, ttl) = match a {
+                        Some(a) => (attr(&a), left.min(ttl)),
+                        None => (unreadable(e.ino, e.kind), Duration::ZERO),
+                    };
                     if reply.add(
                         INodeNo(e.ino),
                         next,
                         OsStr::from_bytes(&e.name),
-                        &left.min(ttl),
-                        &attr(&a),
+                        &ttl,
+                        &a,
                         GEN,
                     ) {
                         // The kernel took no reference to entries that did

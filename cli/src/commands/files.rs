@@ -325,7 +325,10 @@ async fn remove_tree(
                 continue;
             }
         };
-        for e in entries {
+        for (name, e) in entries.damaged {
+            out.error(printer, &fs_error(&o.show(&path::join(&v.path, &name)), e));
+        }
+        for e in entries.entries {
             let child = path::join(&v.path, &e.name);
             if e.attr.kind == FileType::Directory {
                 walk.enter(child, e.attr.ino, (v.ino, e.name));

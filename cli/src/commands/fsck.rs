@@ -21,22 +21,29 @@ use crate::printer::Printer;
 /// type; link counts and directory counters agree with the entries; the
 /// tree is connected and acyclic; data blocks lie within their file's size
 /// and belong to its current generation or to a dead one awaiting
-/// collection; orphans and their records; expired sessions and the locks
-/// they still hold; the superblock.
+/// collection; every block decodes and matches its checksum (reported by
+/// path and offset; the scan reads the bytes anyway, so this costs no
+/// request); orphans and their records; expired sessions and the locks
+/// they still hold; the superblock. An item the store cannot decode is
+/// reported, and the scan goes on.
 ///
 /// --repair fixes what is safe and lists what it did: dangling entries
-/// removed, link counts and directory counters corrected, unreferenced
-/// inodes given an orphan record and collected, orphans collected, stray
-/// and dead data blocks deleted, expired sessions reaped with their locks.
-/// Each repair is a conditional write on the state fsck read, so it never
-/// undoes a change a live mount made meanwhile. Damaged items, the
-/// superblock and the root are reported, never guessed at.
+/// removed, link counts, modes and directory counters corrected, orphans
+/// collected, expired sessions reaped with their locks. It never deletes
+/// what could be a file's data: inodes no name reaches, and blocks whose
+/// inode is gone (given an inode back), are named /lost+found/#INO, as
+/// e2fsck does; only provable garbage goes (blocks past their file's size,
+/// of a dead generation, of a collected orphan). Each repair is a
+/// conditional write on the state fsck read, so it never undoes a change a
+/// live mount made meanwhile. Damaged items and blocks, the superblock and
+/// the root are reported, never guessed at.
 ///
 /// Safe to run while mounted: when live (unexpired) sessions exist, fsck
 /// keeps only what two scans agree on, and repairs only dead state
-/// (expired sessions, their locks, items of inodes that do not exist);
-/// --force repairs the rest too, except data blocks a live mount may be
-/// writing.
+/// (expired sessions, their locks, items of inodes that do not exist) and
+/// garbage data of files no live mount holds open (it waits up to one
+/// session TTL for the mounts to publish what they hold); --force repairs
+/// the rest too.
 ///
 /// Exit status, as fsck(8): 0 clean, 1 errors corrected, 4 errors left
 /// uncorrected, 8 operational error (bad source, missing table, network).

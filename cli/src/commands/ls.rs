@@ -244,7 +244,12 @@ impl Lister<'_> {
                     continue;
                 }
             };
+            for (name, e) in entries.damaged {
+                let p = path::join(&v.path, &name);
+                self.error(&fs_error(&o.show(&p), e));
+            }
             let entries: Vec<Listed> = entries
+                .entries
                 .into_iter()
                 .filter(|e| self.args.all || !e.name.starts_with(b"."))
                 .collect();

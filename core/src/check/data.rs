@@ -6,15 +6,38 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::{Block, Problem, Scan};
 use crate::inode::FileType;
 use crate::locks::{attr as lock_attr, LockRecord};
+use crate::store::damaged::Undecodable;
 use crate::store::{item_size, Attrs, Item, Key, Value};
 
 pub(crate) use crate::fs::layout::{block_key, dead_generation_key, GENERATION_TAG};
-use crate::fs::layout::{BLOCK_LENGTH, BLOCK_S, BLOCK_TAG, GENERATION_BLOCKS, ORPHAN_SHARDS};
+use crate::fs::layout::{
+    unpack, BLOCK_LENGTH, BLOCK_S, BLOCK_TAG, GENERATION_BLOCKS, ORPHAN_SHARDS,
+};
 /// Format byte in front of a lock item's postcard-encoded records.
 const LOCK_RECORDS_FORMAT: u8 = 1;
 
+/// Larger than any block size mkfs allows: the bound for decoding blocks
+/// when the superblock is unreadable.
+const MAX_BLOCK_SIZE: u32 = 1 << 20;
+
 fn be(b: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b.try_into().ok()?))
+}
+
+/// (inode, generation, index) of a data block key.
+fn block_parts(key: &Key) -> Option<(u64, u64, u64)> {
+    let p = &key.p;
+    if p.len() != 25 || p[0] != BLOCK_TAG || key.s != BLOCK_S {
+        return None;
+    }
+    Some((be(&p[1..9])?, be(&p[9..17])?, be(&p[17..25])?))
+}
+
+fn not_a_block(key: &Key) -> Problem {
+    Problem::Damaged {
+        key: format!("{key} (data table)"),
+        why: "not a data block key".into(),
+    }
 }
 
 /// A lock item's records.
@@ -33,24 +56,36 @@ pub(super) fn decode_locks(a: &Attrs) -> Result<Vec<LockRecord>, String> {
 }
 
 impl Scan {
-    pub(super) fn add_block(&mut self, it: Item, out: &mut Vec<Problem>) {
+    /// A data block; its bytes are decoded and checked against their
+    /// checksum (`block_size`: the file system's, when known).
+    pub(super) fn add_block(&mut self, it: Item, block_size: Option<u32>, out: &mut Vec<Problem>) {
         self.block_bytes += item_size(&it.key, &it.attrs) as u64;
-        let p = &it.key.p;
-        let parts = (p.len() == 25 && p[0] == BLOCK_TAG && it.key.s == BLOCK_S)
-            .then(|| Some((be(&p[1..9])?, be(&p[9..17])?, be(&p[17..25])?)))
-            .flatten();
-        let Some((ino, generation, index)) = parts else {
-            return out.push(Problem::Damaged {
-                key: format!("{} (data table)", it.key),
-                why: "not a data block key".into(),
-            });
+        let Some((ino, generation, index)) = block_parts(&it.key) else {
+            return out.push(not_a_block(&it.key));
         };
         let len = it.attrs.get(BLOCK_LENGTH).and_then(Value::as_n);
+        // The scan has the bytes already: checking them costs no request.
+        let bad = unpack(&it, block_size.unwrap_or(MAX_BLOCK_SIZE)).err();
         self.blocks.push(Block {
             ino,
             generation,
             index,
             len: len.and_then(|n| u64::try_from(n).ok()),
+            bad,
+        });
+    }
+
+    /// A data block the store cannot decode: its bytes are lost.
+    pub(super) fn add_undecodable_block(&mut self, u: Undecodable, out: &mut Vec<Problem>) {
+        let Some((ino, generation, index)) = block_parts(&u.key) else {
+            return out.push(not_a_block(&u.key));
+        };
+        self.blocks.push(Block {
+            ino,
+            generation,
+            index,
+            len: None,
+            bad: Some(format!("the store cannot decode it: {}", u.why)),
         });
     }
 
@@ -88,6 +123,20 @@ pub(super) fn check_blocks(
             blocks,
         });
     }
+    let mut paths = super::names::Paths::default();
+    // Files with data at their own generation: for the others, blocks of
+    // an older one may be their data under a damaged generation number.
+    let current: HashSet<u64> = sc
+        .blocks
+        .iter()
+        .filter(|b| {
+            sc.inodes
+                .get(&b.ino)
+                .is_some_and(|i| i.generation == b.generation)
+        })
+        .map(|b| b.ino)
+        .collect();
+    let mut suspect: BTreeMap<(u64, u64), u64> = BTreeMap::new();
     for b in &sc.blocks {
         let (ino, generation, index) = (b.ino, b.generation, b.index);
         if sc.dead_generations.contains_key(&(ino, generation)) {
@@ -109,7 +158,9 @@ pub(super) fn check_blocks(
             }
             continue;
         };
-        if generation != i.generation {
+        if generation < i.generation && i.size > 0 && !current.contains(&ino) {
+            *suspect.entry((ino, generation)).or_default() += 1;
+        } else if generation != i.generation {
             let current = i.generation;
             p.push(Problem::DeadGenerationBlock {
                 ino,
@@ -125,6 +176,15 @@ pub(super) fn check_blocks(
             });
         } else if let Some(bs) = block_size.map(u64::from) {
             let size = i.size;
+            if let Some(why) = b.bad.as_ref().filter(|_| index < size.div_ceil(bs)) {
+                p.push(Problem::BadBlock {
+                    ino,
+                    path: paths.get(sc, ino),
+                    index,
+                    offset: index * bs,
+                    why: why.clone(),
+                });
+            }
             if index >= size.div_ceil(bs) {
                 p.push(Problem::BlockPastSize {
                     ino,
@@ -141,6 +201,19 @@ pub(super) fn check_blocks(
                 });
             }
         }
+    }
+    for ((ino, generation), blocks) in suspect {
+        let (current, size) = sc
+            .inodes
+            .get(&ino)
+            .map_or((0, 0), |i| (i.generation, i.size));
+        p.push(Problem::SuspectGeneration {
+            ino,
+            generation,
+            current,
+            blocks,
+            size,
+        });
     }
 }
 

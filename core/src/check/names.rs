@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{decode_entry, ino_of, scan_table, Options};
+use super::{decode_entry, ino_of, scan_table, Options, Scan};
 use crate::error::FsError;
 use crate::inode::FileType;
 use crate::schema::{DIR_TAG, ROOT_INO};
@@ -24,6 +24,9 @@ pub async fn paths(
     // Where each wanted inode, and every directory, is named.
     let mut up: HashMap<u64, (u64, Vec<u8>)> = HashMap::new();
     scan_table(store, Table::Meta, &opts, |it| {
+        let Ok(it) = it else {
+            return; // the check reports it
+        };
         if it.key.p.first() != Some(&DIR_TAG) {
             return;
         }
@@ -37,20 +40,9 @@ pub async fn paths(
     .await?;
     let mut out = HashMap::new();
     for &ino in inos {
-        let mut names: Vec<&[u8]> = Vec::new();
-        let mut cur = ino;
-        let mut steps = 0;
-        while cur != ROOT_INO && steps <= up.len() {
-            let Some((dir, name)) = up.get(&cur) else {
-                break;
-            };
-            names.push(name);
-            cur = *dir;
-            steps += 1;
-        }
-        if cur == ROOT_INO {
+        if let Some(names) = walk_up(&up, ino) {
             let mut path = Vec::new();
-            for n in names.iter().rev() {
+            for n in names {
                 path.push(b'/');
                 path.extend_from_slice(n);
             }
@@ -61,6 +53,46 @@ pub async fn paths(
         }
     }
     Ok(out)
+}
+
+/// The names from the root down to `ino`, given where each inode is named
+/// (`up`: inode -> (directory, name)); `None` when they do not reach the
+/// root.
+fn walk_up<T>(up: &HashMap<u64, (u64, T)>, ino: u64) -> Option<Vec<&T>> {
+    let mut names = Vec::new();
+    let mut cur = ino;
+    while cur != ROOT_INO {
+        if names.len() > up.len() {
+            return None; // a cycle
+        }
+        let (dir, name) = up.get(&cur)?;
+        names.push(name);
+        cur = *dir;
+    }
+    names.reverse();
+    Some(names)
+}
+
+/// Paths of inodes from the entries a check scanned, for its messages:
+/// built at the first question (only damage asks).
+#[derive(Default)]
+pub(super) struct Paths {
+    up: Option<HashMap<u64, (u64, String)>>,
+}
+
+impl Paths {
+    /// One path of `ino` (names as shown), if its names reach the root.
+    pub(super) fn get(&mut self, sc: &Scan, ino: u64) -> Option<String> {
+        let up = self.up.get_or_insert_with(|| {
+            let mut up = HashMap::new();
+            for e in &sc.entries {
+                up.entry(e.ino).or_insert((e.dir, e.name.clone()));
+            }
+            up
+        });
+        let names: Vec<&str> = walk_up(up, ino)?.into_iter().map(String::as_str).collect();
+        Some(format!("/{}", names.join("/")))
+    }
 }
 
 /// The bytes [`crate::store::show_bytes`] printed: its inverse.

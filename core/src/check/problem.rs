@@ -28,6 +28,10 @@ pub enum Problem {
     EntryToUnlinked { dir: u64, name: String, ino: u64 },
     /// An entry whose type differs from its inode's.
     EntryType { dir: u64, name: String, ino: u64, entry: FileType, inode: FileType },
+    /// An inode whose mode says one type while its names and what it holds
+    /// (counters and entries, data blocks, a link target) say `actual`:
+    /// the mode is what is damaged. Checked further as `actual`.
+    WrongMode { ino: u64, mode: u32, actual: FileType },
     /// A non-directory whose stored link count is not its number of names.
     WrongNlink { ino: u64, stored: u64, names: u64 },
     /// A live directory named by no entry or by several.
@@ -54,12 +58,19 @@ pub enum Problem {
     BlockWithoutInode { ino: u64, generation: u64, index: u64 },
     /// A data block wholly past the size of its file.
     BlockPastSize { ino: u64, generation: u64, index: u64, size: u64 },
+    /// A data block of a file, within its size, whose bytes do not read
+    /// back (codec or checksum): reads of that range fail with EIO.
+    BadBlock { ino: u64, path: Option<String>, index: u64, offset: u64, why: String },
     /// A data block holding bytes past the size of its file: they would
     /// reappear if the file grew.
     BlockTail { ino: u64, index: u64, size: u64, len: u64 },
     /// A data block of a generation its inode does not have, with no
     /// dead-generation record to collect it.
     DeadGenerationBlock { ino: u64, generation: u64, index: u64, current: u64 },
+    /// A file whose data blocks are all of an older generation than its
+    /// own, while its size says it has data: the inode's generation number
+    /// may be what is damaged, and the blocks its data.
+    SuspectGeneration { ino: u64, generation: u64, current: u64, blocks: u64, size: u64 },
     /// A data block of an inode that is not a regular file.
     BlockOfNonFile { ino: u64, generation: u64, index: u64 },
     /// A session whose expiry has passed: a problem while it still holds
@@ -99,6 +110,7 @@ impl Problem {
             DanglingEntry { .. } => "dangling_entry",
             EntryToUnlinked { .. } => "entry_to_unlinked",
             EntryType { .. } => "entry_type",
+            WrongMode { .. } => "wrong_mode",
             WrongNlink { .. } => "wrong_link_count",
             DirectoryNames { .. } => "directory_names",
             WrongParent { .. } => "wrong_parent",
@@ -111,8 +123,10 @@ impl Problem {
             Stray { .. } => "stray_item",
             BlockWithoutInode { .. } => "block_without_inode",
             BlockPastSize { .. } => "block_past_size",
+            BadBlock { .. } => "bad_block",
             BlockTail { .. } => "block_tail",
             DeadGenerationBlock { .. } => "dead_generation_block",
+            SuspectGeneration { .. } => "suspect_generation",
             BlockOfNonFile { .. } => "block_of_non_file",
             ExpiredSession { .. } => "expired_session",
             LockOfGoneSession { .. } => "lock_of_gone_session",
@@ -144,6 +158,8 @@ impl fmt::Display for Problem {
                 write!(f, "entry {dir}/{name} names inode {ino}, whose link count is 0"),
             EntryType { dir, name, ino, entry, inode } =>
                 write!(f, "entry {dir}/{name} says {entry:?}, but inode {ino} is {inode:?}"),
+            WrongMode { ino, mode, actual } => write!(f,
+                "inode {ino} has mode {mode:o}, but its names and contents say it is a {actual:?}"),
             WrongNlink { ino, stored, names } =>
                 write!(f, "inode {ino} has link count {stored}, but entries name it {names} times"),
             DirectoryNames { ino, names } => {
@@ -168,10 +184,16 @@ impl fmt::Display for Problem {
                 write!(f, "data block {index} (generation {generation}) of inode {ino}, which does not exist"),
             BlockPastSize { ino, generation, index, size } =>
                 write!(f, "data block {index} (generation {generation}) of inode {ino} lies past its size {size}"),
+            BadBlock { ino, path, index, offset, why } => {
+                let path = path.as_deref().unwrap_or("(no path)");
+                write!(f, "{path} (inode {ino}): data block {index} at offset {offset} does not read back: {why}")
+            }
             BlockTail { ino, index, size, len } =>
                 write!(f, "data block {index} of inode {ino} holds {len} bytes, past its size {size}"),
             DeadGenerationBlock { ino, generation, index, current } => write!(f,
                 "data block {index} of inode {ino} is of generation {generation}, not its current {current}, and nothing collects it"),
+            SuspectGeneration { ino, generation, current, blocks, size } => write!(f,
+                "inode {ino} is at generation {current} with size {size}, but its {blocks} data block(s) are all of generation {generation}"),
             BlockOfNonFile { ino, generation, index } =>
                 write!(f, "data block {index} (generation {generation}) of inode {ino}, which is not a regular file"),
             ExpiredSession { id, host, pid, locks } =>

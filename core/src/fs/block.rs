@@ -16,7 +16,7 @@ pub const BLOCK_S: &[u8] = b"d";
 // bytes.
 const DATA: &str = "d";
 const ENCODING: &str = "e";
-const CHECKSUM: &str = "k";
+pub const CHECKSUM: &str = "k";
 pub const BLOCK_LENGTH: &str = "n";
 
 const RAW: i64 = 0;
@@ -53,36 +53,37 @@ pub fn encode(data: &[u8], compress: bool) -> Attrs {
 /// Decode a block, verifying its checksum: damaged bytes are an error,
 /// never returned.
 pub fn decode(item: &Item, block_size: u32) -> FsResult<Vec<u8>> {
-    let bad = |why: String| {
+    unpack(item, block_size).map_err(|why| {
         let msg = format!("data block {}: {why}", item.key);
         tracing::error!("{msg}");
         FsError::Corrupt(msg)
-    };
+    })
+}
+
+/// [`decode`], quietly: why the block does not decode (fsck reports it).
+pub fn unpack(item: &Item, block_size: u32) -> Result<Vec<u8>, String> {
     let a = &item.attrs;
     let payload = a
         .get(DATA)
         .and_then(Value::as_b)
-        .ok_or_else(|| bad("no data attribute".into()))?;
+        .ok_or("no data attribute")?;
     let len = a
         .get(BLOCK_LENGTH)
         .and_then(Value::as_n)
         .filter(|n| (0..=block_size as i64).contains(n))
-        .ok_or_else(|| bad("length missing or out of range".into()))? as usize;
+        .ok_or("length missing or out of range")? as usize;
     let data = match a.get(ENCODING).and_then(Value::as_n) {
         Some(RAW) => payload.to_vec(),
         Some(LZ4) => lz4_flex::block::decompress(payload, len)
-            .map_err(|e| bad(format!("lz4 payload undecodable: {e}")))?,
-        other => return Err(bad(format!("unknown encoding {other:?}"))),
+            .map_err(|e| format!("lz4 payload undecodable: {e}"))?,
+        other => return Err(format!("unknown encoding {other:?}")),
     };
     if data.len() != len {
-        return Err(bad(format!(
-            "{} bytes where {len} were recorded",
-            data.len()
-        )));
+        return Err(format!("{} bytes where {len} were recorded", data.len()));
     }
     let want = a.get(CHECKSUM).and_then(Value::as_n);
     if want != Some(crc32fast::hash(&data) as i64) {
-        return Err(bad("checksum mismatch".into()));
+        return Err("checksum mismatch".into());
     }
     Ok(data)
 }

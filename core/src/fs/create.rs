@@ -34,7 +34,7 @@ fn new_ino() -> u64 {
 
 /// Update of a directory counter: entries and subdirectories change by the
 /// deltas, the change time is now. The counter must exist.
-pub(super) fn counter_change(dir: u64, shard: u8, entries: i64, subdirs: i64, now: i64) -> Write {
+pub fn counter_change(dir: u64, shard: u8, entries: i64, subdirs: i64, now: i64) -> Write {
     let mut changes = vec![Change::set(counter::CHANGED, Value::N(now))];
     if entries != 0 {
         changes.push(Change::add(counter::ENTRIES, entries));

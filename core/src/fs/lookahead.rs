@@ -10,6 +10,7 @@
 use crate::error::FsResult;
 use crate::inode::FileType;
 use crate::schema::dir_p;
+use crate::store::damaged::query_page;
 use crate::store::{Query, Range, Table};
 
 use super::entry::Entry;
@@ -32,10 +33,13 @@ impl Fs {
             Range::Between(name.to_vec(), highest),
         );
         q.limit = Some(AHEAD);
-        let page = self.store.query(&q).await?;
+        // Damaged entries are left to the lookup of their own name.
+        let (page, _) = query_page(self.store.as_ref(), &q).await?;
         let mut wanted = Vec::with_capacity(page.items.len());
         for it in &page.items {
-            let e = Entry::decode(&it.key, &it.attrs)?;
+            let Ok(e) = Entry::decode(&it.key, &it.attrs) else {
+                continue;
+            };
             self.cache.put_entry(parent, &it.key.s, Some(e));
             let stale = self
                 .cache
@@ -49,8 +53,10 @@ impl Fs {
             // Gone: the fresh lookup that follows says so.
             self.cache.forget_entry(parent, name);
         }
-        if !wanted.is_empty() {
-            self.nodes(&wanted).await?;
+        // A damaged inode among them fails the batch: then each name is
+        // looked up on its own.
+        if !wanted.is_empty() && self.nodes(&wanted).await.is_err() {
+            return Ok(false);
         }
         Ok(true)
     }

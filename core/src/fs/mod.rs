@@ -36,7 +36,11 @@ pub use attr::{Attr, SetAttr, TimeSet};
 /// The keys and attributes `fs` writes, for code that reads the tables
 /// directly (the checker, fsck): one definition, so they cannot drift.
 pub mod layout {
-    pub use super::block::{block_key, BLOCK_LENGTH, BLOCK_S, BLOCK_TAG};
+    pub use super::block::{
+        block_key, encode as encode_block, unpack, BLOCK_LENGTH, BLOCK_S, BLOCK_TAG,
+        CHECKSUM as BLOCK_CHECKSUM,
+    };
+    pub use super::create::counter_change;
     pub use super::entry::{shard_of, ENTRY_INO, ENTRY_TYPE};
     pub use super::orphan::{
         dead_generation_key, orphan_key, orphan_put, GENERATION_BLOCKS, GENERATION_TAG,

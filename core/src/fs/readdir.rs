@@ -2,6 +2,10 @@
 //! page, and with attributes one batch read per 100 items, not one request
 //! per entry.
 //!
+//! A damaged entry, or an entry whose inode is damaged, is listed with the
+//! rest (and the reason logged): only operations on that name fail (EIO).
+//! A listing that failed for one bad item would hide every good one.
+//!
 //! A handle buffers what it has listed; an offset is a position in that
 //! buffer, which only grows, so offsets stay valid while other clients add
 //! and remove entries (those after the cursor show up; removed ones already
@@ -11,11 +15,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::caller::Caller;
-use crate::error::{posix, Errno, FsResult};
+use crate::error::{posix, Errno, FsError, FsResult};
 use crate::inode::FileType;
 use crate::perm;
 use crate::schema::dir_p;
-use crate::store::{Query, Range, Table};
+use crate::store::damaged::query_page;
+use crate::store::{show_bytes, Key, Query, Range, StoreError, Table};
 
 use super::attr::Attr;
 use super::entry::Entry;
@@ -31,8 +36,31 @@ const AHEAD: usize = 100;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
     pub name: Vec<u8>,
+    /// For a damaged entry, a stand-in (see [`stand_in`]).
     pub ino: u64,
     pub kind: FileType,
+    /// The entry item does not decode: a lookup of the name is EIO.
+    pub damaged: bool,
+}
+
+/// The inode number a damaged entry is listed with: its own inode number
+/// may be what is damaged, and a wrong real one would make the kernel
+/// mistake another file for it. Real numbers have the top bit clear.
+fn stand_in(key: &Key) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.p.iter().chain(&key.s) {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h | 1 << 63
+}
+
+/// Whether an error is a damaged item's (as opposed to the store failing).
+fn is_damage(e: &FsError) -> bool {
+    matches!(
+        e,
+        FsError::Corrupt(_) | FsError::Store(StoreError::Corrupt { .. })
+    )
 }
 
 /// An open directory.
@@ -64,11 +92,13 @@ impl Fs {
                     name: b".".to_vec(),
                     ino,
                     kind: FileType::Directory,
+                    damaged: false,
                 },
                 DirEntry {
                     name: b"..".to_vec(),
                     ino: parent,
                     kind: FileType::Directory,
+                    damaged: false,
                 },
             ],
             cursor: None,
@@ -98,8 +128,9 @@ impl Fs {
     }
 
     /// As readdir, with each entry's attributes (readdirplus) and how much
-    /// longer they may be trusted. Entries whose inode vanished meanwhile
-    /// are left out.
+    /// longer they may be trusted: `None` for an entry that is damaged or
+    /// names a damaged inode. Entries whose inode vanished meanwhile are
+    /// left out.
     ///
     /// The kernel asks for a few dozen entries at a time; attributes are
     /// read for the next `AHEAD` entries whenever one is missing from the
@@ -110,38 +141,56 @@ impl Fs {
         h: &mut DirHandle,
         offset: u64,
         max: usize,
-    ) -> FsResult<Vec<(u64, DirEntry, Attr, Duration)>> {
+    ) -> FsResult<Vec<(u64, DirEntry, Option<Attr>, Duration)>> {
         let ahead = self.readdir(h, offset, max.max(AHEAD)).await?;
-        let mut known: HashMap<u64, (Node, Duration)> = HashMap::new();
+        let mut known: HashMap<u64, FsResult<(Node, Duration)>> = HashMap::new();
         for (_, e) in ahead.iter().take(max) {
             if let Some(n) = self.cache.node_for(e.ino) {
-                known.insert(e.ino, n);
+                known.insert(e.ino, Ok(n));
             }
         }
-        if ahead
-            .iter()
-            .take(max)
-            .any(|(_, e)| !known.contains_key(&e.ino))
-        {
+        let missing =
+            |known: &HashMap<u64, _>, e: &DirEntry| !e.damaged && !known.contains_key(&e.ino);
+        if ahead.iter().take(max).any(|(_, e)| missing(&known, e)) {
             let mut wanted: Vec<(u64, bool)> = Vec::new();
             for (_, e) in &ahead {
                 if wanted.len() == AHEAD {
                     break;
                 }
                 let dir = e.kind == FileType::Directory;
-                if !known.contains_key(&e.ino) && !wanted.contains(&(e.ino, dir)) {
+                if missing(&known, e) && !wanted.contains(&(e.ino, dir)) {
                     wanted.push((e.ino, dir));
                 }
             }
-            for n in self.nodes(&wanted).await? {
-                known.insert(n.inode.ino, (n, self.opts.attr_ttl));
+            let ttl = self.opts.attr_ttl;
+            match self.nodes(&wanted).await {
+                Ok(nodes) => {
+                    for n in nodes {
+                        known.insert(n.inode.ino, Ok((n, ttl)));
+                    }
+                }
+                // One damaged node fails the whole batch: read each on its
+                // own, so that only the damaged ones go without attributes.
+                Err(e) if is_damage(&e) => {
+                    for (ino, r) in self.nodes_one_by_one(&wanted).await? {
+                        known.insert(ino, r.map(|n| (n, ttl)));
+                    }
+                }
+                Err(e) => return Err(e),
             }
         }
         let mut out = Vec::with_capacity(max);
         for (off, e) in ahead.into_iter().take(max) {
-            if let Some((n, left)) = known.get(&e.ino) {
-                out.push((off, e, self.attr_of(n).await, *left));
-            }
+            let (attr, left) = match known.get(&e.ino) {
+                _ if e.damaged => (None, Duration::ZERO),
+                Some(Ok((n, left))) => (Some(self.attr_of(n).await), *left),
+                Some(Err(err)) => {
+                    tracing::error!(ino = e.ino, "listing {}: {err}", show_bytes(&e.name));
+                    (None, Duration::ZERO)
+                }
+                None => continue,
+            };
+            out.push((off, e, attr, left));
         }
         // The kernel takes a reference to every entry readdirplus returns
         // except . and .., as it does for lookup.
@@ -153,26 +202,60 @@ impl Fs {
         Ok(out)
     }
 
+    /// Nodes read one at a time: a damaged one is an error of its own;
+    /// vanished ones are left out.
+    async fn nodes_one_by_one(
+        &self,
+        wanted: &[(u64, bool)],
+    ) -> FsResult<HashMap<u64, FsResult<Node>>> {
+        let mut out = HashMap::with_capacity(wanted.len());
+        for (ino, _) in wanted {
+            match self.node(*ino, true).await {
+                Err(e) if e.errno() == Errno::ESTALE => {}
+                Err(e) if !is_damage(&e) => return Err(e),
+                r => drop(out.insert(*ino, r)),
+            }
+        }
+        Ok(out)
+    }
+
     async fn fetch_page(&self, h: &mut DirHandle) -> FsResult<()> {
         let mut q = Query::new(Table::Meta, dir_p(h.ino), Range::All);
         q.limit = Some(PAGE);
         q.start_after = h.cursor.clone();
-        let page = self.store.query(&q).await?;
-        for it in &page.items {
-            let e = Entry::decode(&it.key, &it.attrs)?;
-            // A lookup of a listed name (ls -l, a shell's glob) needs no
-            // request while this is fresh.
-            self.cache.put_entry(h.ino, &it.key.s, Some(e));
-            h.buffer.push(DirEntry {
-                name: it.key.s.clone(),
-                ino: e.ino,
-                kind: e.kind,
-            });
-        }
-        if let Some(last) = page.items.last() {
-            h.cursor = Some(last.key.s.clone());
+        let (page, undecodable) = query_page(self.store.as_ref(), &q).await?;
+        let mut listed: Vec<(Key, Option<Entry>)> = page
+            .items
+            .iter()
+            .map(|it| (it.key.clone(), Entry::decode(&it.key, &it.attrs).ok()))
+            .collect();
+        // Logged by the store layer; listed in key order with the rest.
+        listed.extend(undecodable.into_iter().map(|u| (u.key, None)));
+        listed.sort_by(|a, b| a.0.s.cmp(&b.0.s));
+        for (key, e) in listed {
+            let entry = match e {
+                Some(e) => {
+                    // A lookup of a listed name (ls -l, a shell's glob)
+                    // needs no request while this is fresh.
+                    self.cache.put_entry(h.ino, &key.s, Some(e));
+                    DirEntry {
+                        name: key.s,
+                        ino: e.ino,
+                        kind: e.kind,
+                        damaged: false,
+                    }
+                }
+                None => DirEntry {
+                    ino: stand_in(&key),
+                    name: key.s,
+                    kind: FileType::Regular,
+                    damaged: true,
+                },
+            };
+            h.buffer.push(entry);
         }
         h.done = page.next.is_none();
+        h.cursor = page.next;
         Ok(())
     }
 }

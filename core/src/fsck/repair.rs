@@ -4,14 +4,16 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::{safety, Safety};
+use super::holders::held_open;
+use super::{data_of, safety, Safety};
 use crate::check::{
     block_key, dead_generation_key, orphan_key, parse_shown, parse_shown_key, Problem, Report,
     ENTRY_INO, ENTRY_TYPE,
 };
 use crate::error::{FsError, FsResult};
+use crate::fs::layout::{BLOCK_CHECKSUM, BLOCK_LENGTH};
 use crate::fs::Fs;
-use crate::inode::{inode_key, Inode};
+use crate::inode::{inode_key, Inode, S_IFMT};
 use crate::locks::{attr as lock_attr, index_key, lock_key, Locks};
 use crate::schema::{attr, dir_p};
 use crate::session::{session_key, Session};
@@ -20,9 +22,11 @@ use crate::superblock::now_ns;
 
 mod collect;
 mod counters;
+mod reconnect;
 
-use collect::{collect, collect_generation, orphan};
+use collect::{collect, collect_generation};
 use counters::recount;
+use reconnect::{reconnect, salvage};
 
 pub(super) struct Ctx {
     pub store: Arc<dyn Store>,
@@ -34,36 +38,66 @@ pub(super) struct Ctx {
 pub(super) struct Pass {
     pub actions: Vec<String>,
     pub failures: Vec<String>,
+    /// Inodes whose garbage data was left: a live session may hold them.
+    pub held: HashSet<u64>,
 }
 
-/// One pass over what a check found.
-pub(super) async fn pass(ctx: &Ctx, report: &Report, live: bool, force: bool) -> Pass {
+/// One pass over what a check found. Garbage data a live session may
+/// hold open is left (and named in `held`); `held_before`: what earlier
+/// passes found held.
+pub(super) async fn pass(
+    ctx: &Ctx,
+    report: &Report,
+    live: bool,
+    force: bool,
+    held_before: &HashSet<u64>,
+    progress: &(dyn Fn(&str) + Send + Sync),
+) -> Pass {
     let allowed = |s: Safety| match s {
-        Safety::Dead => true,
+        Safety::Dead | Safety::Data => true,
         Safety::Live => !live || force,
-        Safety::Data => !live,
         Safety::Follows | Safety::Manual => false,
     };
-    let mut st = State::default();
+    let all = || report.problems.iter().chain(&report.notes);
     let mut out = Pass::default();
-    for p in report.problems.iter().chain(&report.notes) {
-        if !allowed(safety(p)) {
+    let data: HashSet<u64> = all().filter_map(data_of).collect();
+    // When all that is left was held at the last pass, asking again
+    // would only wait two more heartbeats to learn the same.
+    let asked = if data.is_subset(held_before) {
+        Ok(data.clone())
+    } else {
+        held_open(ctx.store.as_ref(), &data, progress).await
+    };
+    out.held = match asked {
+        Ok(h) => h,
+        Err(e) => {
+            out.failures
+                .push(format!("reading the live sessions' open files: {e}"));
+            data
+        }
+    };
+    let mut st = State::default();
+    for p in all() {
+        if !allowed(safety(p)) || data_of(p).is_some_and(|i| out.held.contains(&i)) {
             continue;
         }
         let r = fix(ctx, report, p, &mut st).await;
         record(&mut out, &p.to_string(), r);
     }
-    // Orphans: with live mounts only those fsck made itself (a live mount
-    // may hold an older one open, and collects it at its last close).
-    let orphans = match (&ctx.fs, live) {
-        (Some(fs), false) => match fs.orphans().await {
+    // Orphan records: with live mounts, their collectors take them, when
+    // the last client that has the file open closes it.
+    if live {
+        return out;
+    }
+    let orphans = match &ctx.fs {
+        Some(fs) => match fs.orphans().await {
             Ok(o) => o.into_iter().map(|(ino, _)| ino).collect(),
             Err(e) => {
                 out.failures.push(format!("listing orphans: {e}"));
                 Vec::new()
             }
         },
-        _ => std::mem::take(&mut st.new_orphans),
+        None => Vec::new(),
     };
     for ino in orphans {
         let r = collect(ctx, ino, &mut st).await;
@@ -87,7 +121,8 @@ fn record(out: &mut Pass, what: &str, r: FsResult<Vec<String>>) {
 struct State {
     /// Repairs that cover several problems, done once per pass.
     done: HashSet<String>,
-    new_orphans: Vec<u64>,
+    /// /lost+found, once found or made.
+    lost_found: Option<u64>,
 }
 
 fn bad(what: &str) -> FsError {
@@ -156,9 +191,20 @@ fn one(s: String) -> FsResult<Vec<String>> {
     Ok(vec![s])
 }
 
+/// Whether data blocks of `ino` were found without their inode.
+fn has_blocks(report: &Report, ino: u64) -> bool {
+    report
+        .problems
+        .iter()
+        .any(|p| matches!(p, Problem::BlockWithoutInode { ino: i, .. } if *i == ino))
+}
+
 async fn fix(ctx: &Ctx, report: &Report, p: &Problem, st: &mut State) -> FsResult<Vec<String>> {
     use Problem::*;
     match p {
+        DanglingEntry { ino, .. } if has_blocks(report, *ino) => {
+            salvage(ctx, report, *ino, st).await
+        }
         DanglingEntry { dir, name, ino } => {
             let key = entry_key(*dir, name)?;
             let names = Cond::eq(ENTRY_INO, Value::N(*ino as i64));
@@ -211,7 +257,27 @@ async fn fix(ctx: &Ctx, report: &Report, p: &Problem, st: &mut State) -> FsResul
                 "set the type of entry {dir}/{name} to {inode:?}, as inode {ino} says"
             ))
         }
-        WrongNlink { ino, stored, names } if *names == 0 => orphan(ctx, *ino, *stored, st).await,
+        // No name: reconnected (Unreferenced, or OrphanLinked).
+        WrongMode { ino, mode, actual } => {
+            let Some(it) = get(ctx, &inode_key(*ino)).await? else {
+                return Ok(vec![]);
+            };
+            if n(&it, attr::MODE) != Some(*mode as i64) {
+                return Ok(vec![]);
+            }
+            let fixed = actual.bits() | (mode & !S_IFMT);
+            let w = Write::Update {
+                table: Table::Meta,
+                key: inode_key(*ino),
+                changes: vec![Change::set(attr::MODE, Value::N(fixed as i64)), bumped(&it)],
+                cond: Some(as_read(&it, &[attr::MODE, attr::CTIME])),
+            };
+            commit(ctx, vec![w]).await?;
+            one(format!(
+                "set the mode of inode {ino} from {mode:o} to {fixed:o}: its names and contents say {actual:?}"
+            ))
+        }
+        WrongNlink { names: 0, .. } => Ok(vec![]),
         WrongNlink { ino, stored, names } => {
             let Some(it) = get(ctx, &inode_key(*ino)).await? else {
                 return Ok(vec![]);
@@ -237,7 +303,7 @@ async fn fix(ctx: &Ctx, report: &Report, p: &Problem, st: &mut State) -> FsResul
                 "set the link count of inode {ino} from {stored} to {names}"
             ))
         }
-        Unreferenced { ino, nlink } => orphan(ctx, *ino, *nlink, st).await,
+        Unreferenced { ino, .. } => reconnect(ctx, *ino, st).await,
         OrphanLinked { ino, nlink } => {
             let zero = WrongNlink {
                 ino: *ino,
@@ -245,7 +311,7 @@ async fn fix(ctx: &Ctx, report: &Report, p: &Problem, st: &mut State) -> FsResul
                 names: 0,
             };
             if report.problems.contains(&zero) {
-                return Ok(vec![]); // the link count is what is wrong
+                return reconnect(ctx, *ino, st).await;
             }
             let Some(it) = get(ctx, &inode_key(*ino)).await? else {
                 return Ok(vec![]);
@@ -337,25 +403,7 @@ async fn fix(ctx: &Ctx, report: &Report, p: &Problem, st: &mut State) -> FsResul
             commit(ctx, w).await?;
             one(format!("deleted item {key}, which belongs to no inode"))
         }
-        BlockWithoutInode {
-            ino,
-            generation,
-            index,
-        } => {
-            let w = vec![
-                delete(
-                    Table::Blocks,
-                    block_key(*ino, *generation, *index),
-                    Cond::Exists,
-                ),
-                check(inode_key(*ino), Cond::NotExists),
-                check(orphan_key(*ino), Cond::NotExists),
-            ];
-            commit(ctx, w).await?;
-            one(format!(
-                "deleted data block {index} (generation {generation}) of missing inode {ino}"
-            ))
-        }
+        BlockWithoutInode { ino, .. } => salvage(ctx, report, *ino, st).await,
         BlockPastSize {
             ino,
             generation,
@@ -371,8 +419,14 @@ async fn fix(ctx: &Ctx, report: &Report, p: &Problem, st: &mut State) -> FsResul
             }
             let cond = as_read(&it, &[attr::SIZE, attr::GENERATION, attr::CTIME]);
             let key = block_key(*ino, *generation, *index);
+            // The block as read: a writer that put it again since (its
+            // size update still to come) changed its checksum.
+            let Some(b) = ctx.store.get(Table::Blocks, &key, true).await? else {
+                return Ok(vec![]);
+            };
+            let block_cond = as_read(&b, &[BLOCK_CHECKSUM, BLOCK_LENGTH]);
             let w = vec![
-                delete(Table::Blocks, key, Cond::Exists),
+                delete(Table::Blocks, key, block_cond),
                 check(inode_key(*ino), cond),
             ];
             commit(ctx, w).await?;
@@ -404,24 +458,6 @@ async fn fix(ctx: &Ctx, report: &Report, p: &Problem, st: &mut State) -> FsResul
             commit(ctx, w).await?;
             one(format!(
                 "deleted data block {index} of inode {ino}'s dead generation {generation}"
-            ))
-        }
-        BlockOfNonFile {
-            ino,
-            generation,
-            index,
-        } => {
-            let Some(it) = get(ctx, &inode_key(*ino)).await? else {
-                return Ok(vec![]);
-            };
-            let key = block_key(*ino, *generation, *index);
-            let w = vec![
-                delete(Table::Blocks, key, Cond::Exists),
-                check(inode_key(*ino), as_read(&it, &[attr::MODE])),
-            ];
-            commit(ctx, w).await?;
-            one(format!(
-                "deleted data block {index} of inode {ino}, which is no regular file"
             ))
         }
         ExpiredSession { .. } => {

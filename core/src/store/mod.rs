@@ -6,6 +6,7 @@
 //! injection and retries without the backends knowing.
 
 mod counting;
+pub mod damaged;
 mod dynamo;
 mod error;
 pub mod faults;

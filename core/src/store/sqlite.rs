@@ -365,19 +365,24 @@ impl Store for SqliteStore {
                     Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
                 })
                 .map_err(sql_err)?;
-            let mut items = Vec::new();
-            for row in rows {
-                let (s, v) = row.map_err(sql_err)?;
+            let mut raw = rows
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql_err)?;
+            let mut next = None;
+            if let Some(l) = q.limit {
+                if raw.len() > l {
+                    raw.truncate(l);
+                    next = raw.last().map(|(s, _)| s.clone());
+                }
+            }
+            // Only the rows returned are decoded: a damaged item just past
+            // the page must not fail it (readers step over damage item by
+            // item, see `damaged`).
+            let mut items = Vec::with_capacity(raw.len());
+            for (s, v) in raw {
                 let key = Key { p: q.p.clone(), s };
                 let attrs = decode(&key, &v)?;
                 items.push(Item { key, attrs });
-            }
-            let mut next = None;
-            if let Some(l) = q.limit {
-                if items.len() > l {
-                    items.truncate(l);
-                    next = items.last().map(|i| i.key.s.clone());
-                }
             }
             Ok(Page { items, next })
         })
@@ -515,16 +520,17 @@ impl Store for SqliteStore {
                     }
                 }
             }
+            let mut next = None;
+            if rows_out.len() > limit {
+                rows_out.truncate(limit);
+                next = rows_out.last().map(|(p, s, _)| Key::new(p.clone(), s.clone()));
+            }
+            // As in query: only the rows returned are decoded.
             let mut items = Vec::with_capacity(rows_out.len());
             for (p, s, v) in rows_out {
                 let key = Key { p, s };
                 let attrs = decode(&key, &v)?;
                 items.push(Item { key, attrs });
-            }
-            let mut next = None;
-            if items.len() > limit {
-                items.truncate(limit);
-                next = items.last().map(|i| i.key.clone());
             }
             Ok(ScanPage { items, next })
         })

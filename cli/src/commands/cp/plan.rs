@@ -209,7 +209,10 @@ impl Copier<'_> {
                     continue;
                 }
             };
-            for e in entries {
+            for (name, e) in entries.damaged {
+                self.fail(&fs_error(&o.show(&path::join(&v.path, &name)), e));
+            }
+            for e in entries.entries {
                 let p = path::join(&v.path, &e.name);
                 let shown = o.show(&p);
                 if let Err(e) = dest::safe_name(o, &v.path, &e.name) {

@@ -1,42 +1,11 @@
-//! Orphans: made of leaked inodes, and collected.
+//! Orphans and dead generations, collected.
 
-use super::{as_read, bumped, commit, delete, get, n, one, Ctx, State};
+use super::{commit, delete, get, n, one, Ctx, State};
 use crate::error::{FsError, FsResult};
-use crate::fs::layout::{block_key, dead_generation_key, orphan_put};
+use crate::fs::layout::{block_key, dead_generation_key};
 use crate::inode::inode_key;
 use crate::schema::attr;
-use crate::store::{BatchWrite, Change, Cond, Table, Value, Write};
-use crate::superblock::now_ns;
-
-/// Give an inode no name points to an orphan record (and link count 0),
-/// so that it is collected.
-pub(super) async fn orphan(
-    ctx: &Ctx,
-    ino: u64,
-    nlink: u64,
-    st: &mut State,
-) -> FsResult<Vec<String>> {
-    let Some(it) = get(ctx, &inode_key(ino)).await? else {
-        return Ok(vec![]);
-    };
-    if n(&it, attr::NLINK) != Some(nlink as i64) {
-        return Ok(vec![]);
-    }
-    let w = vec![
-        Write::Update {
-            table: Table::Meta,
-            key: inode_key(ino),
-            changes: vec![Change::set(attr::NLINK, Value::N(0)), bumped(&it)],
-            cond: Some(as_read(&it, &[attr::NLINK, attr::CTIME])),
-        },
-        orphan_put(ino, now_ns()),
-    ];
-    commit(ctx, w).await?;
-    st.new_orphans.push(ino);
-    one(format!(
-        "inode {ino} had no name: gave it an orphan record, for collection"
-    ))
-}
+use crate::store::{BatchWrite, Cond, Table};
 
 /// Collect an orphan whose inode has no link left (or is gone).
 pub(super) async fn collect(ctx: &Ctx, ino: u64, st: &mut State) -> FsResult<Vec<String>> {
