@@ -6,12 +6,16 @@
 //! rest (and the reason logged): only operations on that name fail (EIO).
 //! A listing that failed for one bad item would hide every good one.
 //!
-//! A handle buffers what it has listed; an offset is a position in that
-//! buffer, which only grows, so offsets stay valid while other clients add
+//! An offset is a position in the listing as this handle read it, page
+//! after page in name order, so offsets stay valid while other clients add
 //! and remove entries (those after the cursor show up; removed ones already
-//! listed stay listed, as POSIX allows).
+//! listed stay listed, as POSIX allows). The handle keeps only the entries
+//! from the last offset asked for on: memory does not grow with the
+//! directory. Going back (rewinddir, seekdir to an earlier offset) lists
+//! again from the start, which may differ if the directory changed, as
+//! POSIX allows after a change.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use crate::caller::Caller;
@@ -63,14 +67,40 @@ fn is_damage(e: &FsError) -> bool {
     )
 }
 
-/// An open directory.
+/// An open directory: a window on its listing, from the offset last asked
+/// for to the end of the last page read, so that listing a directory of
+/// any size holds about one page (readers ask for offsets in order; an
+/// offset before the window, as after rewinddir, lists again from the
+/// start).
 #[derive(Debug)]
 pub struct DirHandle {
     pub ino: u64,
-    buffer: Vec<DirEntry>,
+    parent: u64,
+    window: VecDeque<DirEntry>,
+    /// Position in the listing of the window's first entry (`.` is 0).
+    base: u64,
     /// Sort key to continue after; `None` before the first page.
     cursor: Option<Vec<u8>>,
     done: bool,
+}
+
+impl DirHandle {
+    fn new(ino: u64, parent: u64) -> DirHandle {
+        let dot = |name: &[u8], ino| DirEntry {
+            name: name.to_vec(),
+            ino,
+            kind: FileType::Directory,
+            damaged: false,
+        };
+        DirHandle {
+            ino,
+            parent,
+            window: VecDeque::from([dot(b".", ino), dot(b"..", parent)]),
+            base: 0,
+            cursor: None,
+            done: false,
+        }
+    }
 }
 
 impl Fs {
@@ -85,25 +115,7 @@ impl Fs {
         } else {
             d.inode.parent
         };
-        Ok(DirHandle {
-            ino,
-            buffer: vec![
-                DirEntry {
-                    name: b".".to_vec(),
-                    ino,
-                    kind: FileType::Directory,
-                    damaged: false,
-                },
-                DirEntry {
-                    name: b"..".to_vec(),
-                    ino: parent,
-                    kind: FileType::Directory,
-                    damaged: false,
-                },
-            ],
-            cursor: None,
-            done: false,
-        })
+        Ok(DirHandle::new(ino, parent))
     }
 
     /// Entries from `offset` on, at most `max` of them (fewer at the end).
@@ -114,16 +126,27 @@ impl Fs {
         offset: u64,
         max: usize,
     ) -> FsResult<Vec<(u64, DirEntry)>> {
-        let start = offset as usize;
-        while h.buffer.len() < start + max && !h.done {
+        if offset < h.base {
+            *h = DirHandle::new(h.ino, h.parent);
+        }
+        loop {
+            // Nothing before `offset` is asked for again, short of a rewind.
+            let passed = ((offset - h.base) as usize).min(h.window.len());
+            h.window.drain(..passed);
+            h.base += passed as u64;
+            if h.done || (h.base == offset && h.window.len() >= max) {
+                break;
+            }
             self.fetch_page(h).await?;
         }
-        Ok(h.buffer
+        if h.base < offset {
+            return Ok(Vec::new());
+        }
+        Ok(h.window
             .iter()
-            .enumerate()
-            .skip(start)
             .take(max)
-            .map(|(i, e)| (i as u64 + 1, e.clone()))
+            .enumerate()
+            .map(|(i, e)| (h.base + i as u64 + 1, e.clone()))
             .collect())
     }
 
@@ -252,7 +275,7 @@ impl Fs {
                     damaged: true,
                 },
             };
-            h.buffer.push(entry);
+            h.window.push_back(entry);
         }
         h.done = page.next.is_none();
         h.cursor = page.next;
