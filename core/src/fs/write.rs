@@ -35,6 +35,14 @@ impl Fs {
         }
         self.writable()?;
         let mut f = h.file.lock().await;
+        // Checked under the file's lock, which the final flush takes too:
+        // a write either lands before that flush or fails.
+        if self.files.stopped.load(Ordering::SeqCst) {
+            return Err(posix(
+                Errno::EIO,
+                "the client is stopping (unmount or signal): data written now would not be stored",
+            ));
+        }
         let at = if h.mode.append { f.size } else { offset };
         let end = at
             .checked_add(data.len() as u64)
@@ -330,9 +338,13 @@ impl Fs {
         self.blocks.drop_ino(f.ino);
     }
 
-    /// Flush every open file (at unmount, so nothing buffered is lost).
-    /// Returns the first error, after trying them all.
+    /// Flush every open file and take no more writes (they fail with EIO):
+    /// at unmount or on a signal, so that every write that succeeded is
+    /// stored. Returns the first error, after trying them all.
     pub async fn flush_all(&self) -> FsResult<()> {
+        // Before the files are listed: a write that gets a file's lock
+        // after its flush, or opens a file after the listing, then fails.
+        self.files.stopped.store(true, Ordering::SeqCst);
         let files: Vec<_> = self
             .files
             .by_ino
