@@ -44,13 +44,19 @@ impl Fs {
             ));
         }
         let at = if h.mode.append { f.size } else { offset };
-        let end = at
-            .checked_add(data.len() as u64)
-            .filter(|e| *e <= MAX_FILE_SIZE)
-            .ok_or_else(|| posix(Errno::EFBIG, "write past the largest file size"))?;
         if data.is_empty() {
             return Ok(0);
         }
+        // As Linux does: a write that starts at the largest size fails, one
+        // that crosses it stores what fits and says so (a short write). The
+        // kernel with its writeback cache sends pages in batches that may
+        // cross the limit: the bytes below it are kept.
+        let room = MAX_FILE_SIZE
+            .checked_sub(at)
+            .filter(|r| *r > 0)
+            .ok_or_else(|| posix(Errno::EFBIG, "write past the largest file size"))?;
+        let data = &data[..data.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
+        let end = at + data.len() as u64;
         if h.mode.append {
             // Atomic within this client: taken under the file's lock.
             f.appended.extend_from_slice(data);
