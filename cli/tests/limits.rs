@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{Kind, Mount, Store};
 
 /// Writes `A` at 5, then 1 byte at 2^44 and at 2^63-2 (past the largest
@@ -33,18 +31,7 @@ print(os.fstat(fd).st_size, os.pread(fd, 6, 0), os.pread(fd, 2, (1 << 44) - 1))
 "#;
 
 fn python(script: &str, path: &std::path::Path) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::python(script, &[path.as_os_str()])
 }
 
 /// pwrite at 2^44 and at 2^63-2 succeeded and only fsync said EFBIG,

@@ -350,11 +350,17 @@ except OSError:
         r = struct.unpack("hhqqi", fcntl.fcntl(f, fcntl.F_GETLK, q))
         print("busy pid=%d type=%d" % (r[4], r[0]))
 "#;
+    python(script, &[path.as_os_str(), how.as_ref()])
+        .trim()
+        .to_string()
+}
+
+/// Run a Python script with `args`; its standard output, once it succeeded.
+pub fn python(script: &str, args: &[&std::ffi::OsStr]) -> String {
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)
-        .arg(path)
-        .arg(how)
+        .args(args)
         .output()
         .expect("python3");
     assert!(
@@ -362,7 +368,7 @@ except OSError:
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Let a [`holder`] go: close its stdin and wait for it.
