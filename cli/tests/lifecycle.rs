@@ -164,6 +164,16 @@ fn log_variables_reach_the_server() {
 /// 50 MB write reached the store. Now every write() that returned before
 /// the server stopped is stored; later ones fail.
 fn signal_keeps_acknowledged_writes(kind: Kind) {
+    acknowledged_writes_survive(kind, "TERM");
+}
+
+/// The same for Ctrl-C (SIGINT).
+#[test]
+fn interrupt_keeps_acknowledged_writes() {
+    acknowledged_writes_survive(Kind::Sqlite, "INT");
+}
+
+fn acknowledged_writes_survive(kind: Kind, signal: &str) {
     let store = Store::new(kind);
     let m = Mount::new(&store, &[]);
     // Chunk i is 256 KiB of byte i % 251; the writer prints its running
@@ -206,7 +216,7 @@ sys.stdin.read()
             .and_then(|l| l.trim().parse().ok())
             .expect("the writer writes");
     }
-    common::sh(&format!("kill -TERM {pid}"));
+    common::sh(&format!("kill -{signal} {pid}"));
     m.wait_gone(pid);
     if let Some(mut i) = writer.stdin.take() {
         let _ = i.write_all(b"");
