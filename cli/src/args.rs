@@ -65,8 +65,10 @@ pub struct GenerateDocsArgs {
 /// Mount a file system: serve it through FUSE.
 ///
 /// Returns once the mount is ready; a background process serves it until
-/// it is unmounted (umount DIR, fusermount3 -u DIR) or sent SIGTERM, when
-/// it flushes buffered data, ends its session and exits 0.
+/// it is unmounted (umount DIR, fusermount3 -u DIR) or sent SIGTERM or
+/// SIGINT, when it stores every write that succeeded, ends its session and
+/// exits 0 (writes after a signal fail). DIR must be empty (see nonempty);
+/// a dead dynamofs mount left there by a crash is cleared.
 ///
 /// Options (-o, comma-separated):
 ///   endpoint=URL, region=R, profile=P   where the DynamoDB tables are
@@ -80,8 +82,13 @@ pub struct GenerateDocsArgs {
 ///   write_buffer=MiB                    written data buffered before a flush (256)
 ///   block_cache=MiB                     file data cached for reading (64)
 ///   session_ttl=S                       lease: how long a silent mount keeps its locks (30)
-///   log=PATH                            the background server's log
+///   nonempty                            mount over a directory that has files
+///   log=PATH                            the background server's log (default: in
+///                                       $XDG_STATE_HOME/dynamofs, else for root
+///                                       /var/log/dynamofs, else ~/.local/state/dynamofs)
 /// fstab options such as _netdev, defaults, noauto and nofail are accepted.
+/// The server gets --endpoint, --profile and -v; DYNAMOFS_LOG (else
+/// RUST_LOG) sets its log filter, e.g. DYNAMOFS_LOG=dynamofs=debug.
 ///
 /// Examples:
 ///   dynamofs mount sqlite:/var/lib/dynamofs/home.db /mnt/home

@@ -45,6 +45,10 @@ fn main() -> ExitCode {
             Command::GenerateDocs(a) => commands::docs::run(a),
         }
     });
+    // Work still running here is not waited for: a mount detached lazily
+    // on a signal leaves its FUSE session serving files that stay open
+    // (after their data was stored), and it must not keep the process.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -73,8 +77,10 @@ fn init_tracing(verbose: u8) {
         1 => "info,dynamofs=debug,dynamofs_core=debug",
         _ => "debug",
     };
-    let filter =
-        EnvFilter::try_from_env("DYNAMOFS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // DYNAMOFS_LOG, else the Rust convention RUST_LOG, else -v.
+    let filter = EnvFilter::try_from_env("DYNAMOFS_LOG")
+        .or_else(|_| EnvFilter::try_from_env("RUST_LOG"))
+        .unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

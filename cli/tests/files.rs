@@ -653,9 +653,11 @@ fn mv_too_deep_copies_then_removes() {
 #[test]
 fn permissions_are_the_invoking_users() {
     let fx = Fx::new(Kind::Sqlite);
-    // SQLite needs to write beside its file, whoever runs dynamofs.
+    // SQLite needs to write beside its file, whoever runs dynamofs. The
+    // store is the user's (a store others may write is refused); root
+    // makes its -wal and -shm the user's too (SQLite does, as root).
     chmod(fx.dir.path(), 0o777);
-    chmod(&fx.local("fs.db"), 0o666);
+    std::os::unix::fs::chown(fx.local("fs.db"), Some(1000), Some(1000)).expect("chown");
     fx.ok(&["mkdir", "-m", "700", &fx.at("/private")]);
     fx.ok(&["mkdir", "-m", "777", &fx.at("/shared")]);
     fx.cmd()

@@ -48,7 +48,11 @@ impl MountOptions {
         let mut c = fuser::Config::default();
         c.mount_options = vec![
             MountOption::FSName(self.fsname.clone()),
-            MountOption::Subtype("dynamofs".into()),
+            // As a kernel option, not MountOption::Subtype: fuser passes
+            // that to fusermount3 only, so a mount made directly (as root)
+            // would show as plain "fuse" instead of fuse.dynamofs, and
+            // mount points could not be told apart from other FUSE mounts.
+            MountOption::CUSTOM("subtype=dynamofs".into()),
             MountOption::DefaultPermissions,
             MountOption::NoDev,
             MountOption::NoSuid,

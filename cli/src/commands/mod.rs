@@ -8,6 +8,8 @@ pub mod lock;
 pub mod ls;
 pub mod mkfs;
 pub mod mount;
+mod mount_log;
+mod mountpoint;
 pub mod stats;
 pub mod target;
 

@@ -4,7 +4,8 @@
 //! process serves it in the background (started again with `--foreground`,
 //! reporting readiness on a pipe); `-f` serves in the foreground. SIGTERM,
 //! SIGINT and an unmount (umount, fusermount3 -u) flush buffered data, end
-//! the session and exit 0.
+//! the session and exit 0. On a signal, every write() that succeeded is
+//! stored before the mount is detached; later writes fail (EIO).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use dynamofs_core::client::Client;
-use dynamofs_core::fs::FsOptions;
+use dynamofs_core::error::FsResult;
+use dynamofs_core::fs::{Fs, FsOptions};
+use dynamofs_core::locks::Locks;
 use dynamofs_core::mkfs::{self, MkfsOptions};
 use dynamofs_core::store::{self, Source, StoreOptions};
 use dynamofs_core::superblock::{Superblock, SuperblockError};
@@ -42,6 +45,8 @@ pub struct Options {
     /// Bytes of file data kept for reading.
     pub block_cache: Option<usize>,
     pub log: Option<PathBuf>,
+    /// Mount over a directory that has files in it (hiding them).
+    pub nonempty: bool,
 }
 
 /// Options /etc/fstab and mount(8) pass that mean nothing to us (or that
@@ -127,6 +132,7 @@ pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
                     .ok_or_else(|| anyhow!("option threads={v}: expected 1 to 64"))?
             }
             ("log", Some(v)) => o.log = Some(PathBuf::from(v)),
+            ("nonempty", None) => o.nonempty = true,
             ("write_buffer", Some(v)) => o.write_buffer = Some(mib(k, v)?),
             ("block_cache", Some(v)) => o.block_cache = Some(mib(k, v)?),
             (k, _) if IGNORED.contains(&k) || k.starts_with("x-") || k == "comment" => {}
@@ -153,41 +159,35 @@ pub async fn run(
     if let (Some(r), Source::Aws { region, .. }) = (&opts.region, &mut source) {
         *region = Some(r.clone());
     }
-    let dir = std::fs::canonicalize(&args.mountpoint).with_context(|| {
-        format!(
-            "mount point {} does not exist; create it first",
-            args.mountpoint.display()
-        )
-    })?;
-    if !dir.is_dir() {
-        bail!("mount point {} is not a directory", dir.display());
-    }
+    let dir = super::mountpoint::prepare(&args.mountpoint, opts.nonempty)?;
     if !args.foreground && std::env::var_os(READY_ENV).is_none() {
-        return background(args, &opts, &dir, printer);
+        return background(global, args, &opts, &dir, printer);
     }
     serve(global, &source, &opts, &dir).await
 }
 
 /// Start a child serving in the foreground and return when it is mounted.
+/// The child gets every global option (its log level from -v, or from
+/// DYNAMOFS_LOG / RUST_LOG, which it inherits).
 fn background(
+    global: &GlobalArgs,
     args: &MountArgs,
     opts: &Options,
     dir: &Path,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
-    let log = opts.log.clone().unwrap_or_else(|| default_log(dir));
-    let log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .with_context(|| {
-            format!(
-                "cannot open the log file {}; pass -o log=PATH",
-                log.display()
-            )
-        })?;
+    let (log_file, log) = super::mount_log::open(opts.log.as_deref(), dir)?;
     let exe = std::env::current_exe().context("cannot find the dynamofs executable")?;
     let mut cmd = std::process::Command::new(exe);
+    if let Some(e) = &global.endpoint {
+        cmd.arg("--endpoint").arg(e);
+    }
+    if let Some(p) = &global.profile {
+        cmd.arg("--profile").arg(p);
+    }
+    for _ in 0..global.verbose {
+        cmd.arg("-v");
+    }
     cmd.arg("mount").arg(&args.source).arg(dir);
     for o in &args.options {
         cmd.arg("-o").arg(o);
@@ -238,15 +238,6 @@ fn background(
     Err(anyhow!(why))
 }
 
-fn default_log(dir: &Path) -> PathBuf {
-    let name: String = dir
-        .to_string_lossy()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    std::env::temp_dir().join(format!("dynamofs{name}.log"))
-}
-
 /// Mount and serve until unmounted or signalled.
 async fn serve(
     global: &GlobalArgs,
@@ -261,6 +252,9 @@ async fn serve(
     let opened = store::open(source, &store_opts)
         .await
         .with_context(|| format!("cannot open {source}"))?;
+    if opened.read_only && !opts.mount.read_only {
+        bail!("{source} is read-only for this user: mount it with -o ro, or as a user who may write it");
+    }
     match Superblock::load(opened.store.as_ref()).await {
         Err(SuperblockError::Missing { .. }) if opts.create => {
             let me = super::target::invoking_caller()?;
@@ -289,22 +283,30 @@ async fn serve(
         dirty_limit: opts.write_buffer.unwrap_or(defaults.dirty_limit),
         cache_bytes: opts.block_cache.unwrap_or(defaults.cache_bytes),
     };
-    let client = Client::start(
-        Arc::clone(&opened.store),
-        fs_opts,
-        &dir.to_string_lossy(),
-        opts.session_ttl,
-    )
-    .await
-    .context("opening the file system and registering this mount's session")?;
-    client
-        .session
-        .publish_counters(Arc::clone(&opened.counters));
+    let server = if opened.read_only {
+        let fs = Fs::open(Arc::clone(&opened.store), fs_opts)
+            .await
+            .context("opening the file system")?;
+        Server::ReadOnly(Arc::new(fs))
+    } else {
+        let client = Client::start(
+            Arc::clone(&opened.store),
+            fs_opts,
+            &dir.to_string_lossy(),
+            opts.session_ttl,
+        )
+        .await
+        .context("opening the file system and registering this mount's session")?;
+        client
+            .session
+            .publish_counters(Arc::clone(&opened.counters));
+        Server::Client(client)
+    };
     let mut mount_opts = opts.mount.clone();
     mount_opts.fsname = source.to_string();
     let adapter = Adapter::new(
-        Arc::clone(&client.fs),
-        Some(Arc::clone(&client.locks)),
+        server.fs(),
+        server.locks(),
         tokio::runtime::Handle::current(),
         mount_opts.clone(),
     );
@@ -317,7 +319,7 @@ async fn serve(
     let mut session = match mounted {
         Ok(s) => s,
         Err(e) => {
-            let _ = client.stop().await;
+            let _ = server.stop().await;
             return Err(anyhow::Error::from(e).context(format!(
                 "cannot mount on {} (is fuse3 installed and /dev/fuse usable?)",
                 dir.display()
@@ -333,14 +335,26 @@ async fn serve(
     let served = tokio::task::spawn_blocking(move || session.run());
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let dir_shown = dir.display().to_string();
-    let result = tokio::select! {
-        r = served => r.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from)),
-        _ = tokio::signal::ctrl_c() => unmount(&mut unmounter, &dir_shown),
-        _ = term.recv() => unmount(&mut unmounter, &dir_shown),
+    let ended = tokio::select! {
+        r = served => Some(r.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from))),
+        _ = tokio::signal::ctrl_c() => None,
+        _ = term.recv() => None,
     };
-    // Whatever the kernel still had buffered arrived before the session
-    // ended; what core buffers is written now.
-    let flushed = client.stop().await;
+    let (result, flushed) = match ended {
+        // Unmounted: whatever the kernel had buffered arrived before the
+        // session ended; what core buffers is written now.
+        Some(r) => (r, server.stop().await),
+        // Signalled, with files possibly still open and written: the
+        // kernel's cached writes come in first, then core writes what it
+        // buffered and takes no more writes, and only then is the mount
+        // detached, so every write() that succeeded is stored.
+        None => {
+            tracing::info!("signalled: storing buffered data, then unmounting {dir_shown}");
+            sync_kernel(dir).await;
+            let flushed = server.stop().await;
+            (unmount(&mut unmounter, &dir_shown), flushed)
+        }
+    };
     // For operators and round-trip tests: what this mount asked of the
     // store in its life.
     tracing::info!("store requests: {}", opened.counters);
@@ -351,6 +365,58 @@ async fn serve(
     flushed.context("flushing buffered data at unmount")?;
     tracing::info!("unmounted {dir_shown}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// What serves a mount: a client, with its session and the locks it
+/// shares with every other mount; or, on a store this user may only read
+/// (where no session can be registered), the file system alone, its locks
+/// kept by the kernel for this mount only.
+enum Server {
+    Client(Client),
+    ReadOnly(Arc<Fs>),
+}
+
+impl Server {
+    fn fs(&self) -> Arc<Fs> {
+        match self {
+            Server::Client(c) => Arc::clone(&c.fs),
+            Server::ReadOnly(fs) => Arc::clone(fs),
+        }
+    }
+
+    fn locks(&self) -> Option<Arc<Locks>> {
+        match self {
+            Server::Client(c) => Some(Arc::clone(&c.locks)),
+            Server::ReadOnly(_) => None,
+        }
+    }
+
+    /// Store what is buffered (refusing further writes), then end.
+    async fn stop(&self) -> FsResult<()> {
+        match self {
+            Server::Client(c) => c.stop().await,
+            Server::ReadOnly(fs) => {
+                fs.settle().await;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Have the kernel send the writes it caches for this mount (dirty pages,
+/// with -o writeback_cache): syncfs(2) on it. It is served by this
+/// process's other threads, hence the blocking pool.
+async fn sync_kernel(dir: &Path) {
+    let dir = dir.to_path_buf();
+    let synced = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let root = std::fs::File::open(&dir)?;
+        rustix::fs::syncfs(&root)?;
+        Ok(())
+    })
+    .await;
+    if let Ok(Err(e)) = synced {
+        tracing::warn!("asking the kernel for its cached writes: {e}");
+    }
 }
 
 fn unmount(u: &mut fuser::SessionUnmounter, dir: &str) -> anyhow::Result<()> {

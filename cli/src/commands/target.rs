@@ -164,7 +164,11 @@ impl Sources {
 /// Open the file system a SOURCE names, as the invoking user.
 pub async fn open(global: &GlobalArgs, source: &str) -> anyhow::Result<Opened> {
     let (src, opened) = super::open_source(global, source).await?;
-    let fs = Fs::open(opened.store, FsOptions::default())
+    let fs_opts = FsOptions {
+        read_only: opened.read_only,
+        ..FsOptions::default()
+    };
+    let fs = Fs::open(opened.store, fs_opts)
         .await
         .with_context(|| format!("cannot open {src}"))?;
     Ok(Opened {

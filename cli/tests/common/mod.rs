@@ -99,6 +99,20 @@ impl Store {
         store::open(&src, &opts).await.expect("open store")
     }
 
+    /// A source made elsewhere, which the test keeps alive itself.
+    pub fn existing(source: &str) -> Store {
+        Store {
+            source: source.to_string(),
+            options: vec![],
+            _dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// The file of a SQLite source.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        self.source.strip_prefix("sqlite:").map(PathBuf::from)
+    }
+
     /// A SQLite source with no file system yet.
     pub fn empty_sqlite() -> Store {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -176,10 +190,15 @@ impl Mount {
     }
 
     pub fn is_mounted(&self) -> bool {
+        Mount::is_mounted_at(&self.dir)
+    }
+
+    /// Whether anything is mounted on `dir` (paths without spaces).
+    pub fn is_mounted_at(dir: &Path) -> bool {
         std::fs::read_to_string("/proc/mounts")
             .map(|m| {
                 m.lines()
-                    .any(|l| l.split(' ').nth(1) == Some(&*self.dir.to_string_lossy()))
+                    .any(|l| l.split(' ').nth(1) == Some(&*dir.to_string_lossy()))
             })
             .unwrap_or(false)
     }
@@ -331,11 +350,17 @@ except OSError:
         r = struct.unpack("hhqqi", fcntl.fcntl(f, fcntl.F_GETLK, q))
         print("busy pid=%d type=%d" % (r[4], r[0]))
 "#;
+    python(script, &[path.as_os_str(), how.as_ref()])
+        .trim()
+        .to_string()
+}
+
+/// Run a Python script with `args`; its standard output, once it succeeded.
+pub fn python(script: &str, args: &[&std::ffi::OsStr]) -> String {
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)
-        .arg(path)
-        .arg(how)
+        .args(args)
         .output()
         .expect("python3");
     assert!(
@@ -343,7 +368,7 @@ except OSError:
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Let a [`holder`] go: close its stdin and wait for it.
@@ -353,6 +378,8 @@ pub fn release(mut c: Child) {
 }
 
 /// Each named `fn(Kind)` as two tests, `sqlite::NAME` and `moto::NAME`.
+/// (Unused in test files that run on one store only.)
+#[allow(unused_macros)]
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -365,4 +392,5 @@ macro_rules! both {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use both;

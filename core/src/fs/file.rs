@@ -133,6 +133,9 @@ pub(super) struct Files {
     pub(super) lost: std::sync::Mutex<std::collections::HashSet<u64>>,
     pub(super) by_ino: std::sync::Mutex<HashMap<u64, Arc<Mutex<OpenFile>>>>,
     pub(super) dirty_total: AtomicUsize,
+    /// Set when the client stops: writes fail (EIO) instead of buffering
+    /// data that no flush would store.
+    pub(super) stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Fs {

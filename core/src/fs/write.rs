@@ -48,14 +48,28 @@ impl Fs {
         }
         self.writable()?;
         let mut f = h.file.lock().await;
+        // Checked under the file's lock, which the final flush takes too:
+        // a write either lands before that flush or fails.
+        if self.files.stopped.load(Ordering::SeqCst) {
+            return Err(posix(
+                Errno::EIO,
+                "the client is stopping (unmount or signal): data written now would not be stored",
+            ));
+        }
         let at = if h.mode.append { f.size } else { offset };
-        let end = at
-            .checked_add(data.len() as u64)
-            .filter(|e| *e <= MAX_FILE_SIZE)
-            .ok_or_else(|| posix(Errno::EFBIG, "write past the largest file size"))?;
         if data.is_empty() {
             return Ok(0);
         }
+        // As Linux does: a write that starts at the largest size fails, one
+        // that crosses it stores what fits and says so (a short write). The
+        // kernel with its writeback cache sends pages in batches that may
+        // cross the limit: the bytes below it are kept.
+        let room = MAX_FILE_SIZE
+            .checked_sub(at)
+            .filter(|r| *r > 0)
+            .ok_or_else(|| posix(Errno::EFBIG, "write past the largest file size"))?;
+        let data = &data[..data.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
+        let end = at + data.len() as u64;
         if let Some(p) = &mut f.pending {
             // A write after a utimens: the write's time stands.
             p.mtime = None;
@@ -395,9 +409,13 @@ impl Fs {
         self.blocks.drop_ino(f.ino);
     }
 
-    /// Flush every open file (at unmount, so nothing buffered is lost).
-    /// Returns the first error, after trying them all.
+    /// Flush every open file and take no more writes (they fail with EIO):
+    /// at unmount or on a signal, so that every write that succeeded is
+    /// stored. Returns the first error, after trying them all.
     pub async fn flush_all(&self) -> FsResult<()> {
+        // Before the files are listed: a write that gets a file's lock
+        // after its flush, or opens a file after the listing, then fails.
+        self.files.stopped.store(true, Ordering::SeqCst);
         let files: Vec<_> = self
             .files
             .by_ino

@@ -42,6 +42,12 @@ pub enum SourceError {
         "source `{0}` names no file: write sqlite:PATH, e.g. sqlite:/var/lib/dynamofs/home.db"
     )]
     NoPath(String),
+    #[error(
+        "source `{0}` is an in-memory SQLite database, which vanishes when the process exits: \
+         name a file, e.g. sqlite:/var/lib/dynamofs/home.db (a file really named :memory: \
+         is sqlite:./:memory:)"
+    )]
+    Memory(String),
 }
 
 /// Longest table name: DynamoDB allows 255 and we append "Blocks".
@@ -74,6 +80,10 @@ impl FromStr for Source {
         } else if let Some(path) = s.strip_prefix("sqlite:") {
             if path.is_empty() {
                 return Err(SourceError::NoPath(s.to_string()));
+            }
+            // SQLite's own name for a private database in memory.
+            if path == ":memory:" {
+                return Err(SourceError::Memory(s.to_string()));
             }
             Ok(Source::Sqlite {
                 path: PathBuf::from(path),
@@ -131,6 +141,9 @@ pub struct Opened {
     /// What the fault injector did, when `DYNAMOFS_FAULTS` put one in the
     /// stack (tests only).
     pub faults: Option<Arc<Injected>>,
+    /// This user may only read the store (a SQLite file they may not
+    /// write): writes fail, so open the file system read-only.
+    pub read_only: bool,
 }
 
 /// Open the store a source names. Nothing is created: a missing file or
@@ -142,6 +155,7 @@ pub struct Opened {
 pub async fn open(source: &Source, opts: &StoreOptions) -> StoreResult<Opened> {
     let spec = FaultSpec::from_env().map_err(|e| StoreError::Invalid(e.to_string()))?;
     let counters = Arc::new(Counters::default());
+    let mut read_only = false;
     let (store, faults) = match source {
         Source::Aws { region, table } => {
             let backend = DynamoStore::connect(&DynamoConfig {
@@ -154,13 +168,16 @@ pub async fn open(source: &Source, opts: &StoreOptions) -> StoreResult<Opened> {
             stack_with_faults(backend, &counters, spec.as_ref())
         }
         Source::Sqlite { path } => {
-            stack_with_faults(SqliteStore::open(path)?, &counters, spec.as_ref())
+            let backend = SqliteStore::open(path)?;
+            read_only = backend.read_only();
+            stack_with_faults(backend, &counters, spec.as_ref())
         }
     };
     Ok(Opened {
         store,
         counters,
         faults,
+        read_only,
     })
 }
 
@@ -244,5 +261,15 @@ mod tests {
             "sqlite:".parse::<Source>(),
             Err(SourceError::NoPath(_))
         ));
+        assert!(matches!(
+            "sqlite::memory:".parse::<Source>(),
+            Err(SourceError::Memory(_))
+        ));
+        assert_eq!(
+            "sqlite:./:memory:".parse(),
+            Ok(Source::Sqlite {
+                path: "./:memory:".into()
+            })
+        );
     }
 }

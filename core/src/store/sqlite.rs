@@ -36,20 +36,24 @@ pub struct SqliteStore {
     /// (a typo would otherwise leave empty databases around), mkfs does.
     conn: Arc<Mutex<Option<Connection>>>,
     path: Option<PathBuf>,
+    /// This user may only read the file.
+    read_only: bool,
 }
 
 impl SqliteStore {
     /// Open the store in a file. A missing file is not an error here: it
     /// reads as missing tables, which mkfs creates.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
-        let conn = if path.exists() {
-            Some(connect(path, false)?)
+        let (conn, read_only) = if path.exists() {
+            let read_only = !writable(path);
+            (Some(connect(path, read_only)?), read_only)
         } else {
-            None
+            (None, false)
         };
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             path: Some(path.to_path_buf()),
+            read_only,
         })
     }
 
@@ -60,7 +64,13 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(Some(conn))),
             path: None,
+            read_only: false,
         })
+    }
+
+    /// This user may only read the file.
+    pub fn read_only(&self) -> bool {
+        self.read_only
     }
 
     fn describe(&self) -> String {
@@ -78,6 +88,19 @@ impl SqliteStore {
                 self.describe()
             )),
         }
+    }
+
+    /// Refuse a write up front when the file is read-only for this user,
+    /// with what can be done instead.
+    fn check_writable(&self) -> StoreResult<()> {
+        if self.read_only {
+            return Err(StoreError::AccessDenied(format!(
+                "{} is read-only for this user: only reading works on it (ls, cat, cp out of it, \
+                 fsck without --repair, mount -o ro); to change it, use an account that may write the file",
+                self.describe()
+            )));
+        }
+        Ok(())
     }
 
     /// Run `f` on the connection in the blocking pool.
@@ -102,11 +125,17 @@ impl SqliteStore {
     }
 }
 
-fn connect(path: &Path, create: bool) -> StoreResult<Connection> {
-    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    if create {
-        flags |= OpenFlags::SQLITE_OPEN_CREATE;
-    }
+/// Whether this user may write the file (SQLite would silently open a
+/// write-protected file read-only, and fail on the first write).
+fn writable(path: &Path) -> bool {
+    std::fs::OpenOptions::new().write(true).open(path).is_ok()
+}
+
+/// Create the database file for mkfs, private to its owner. SQLite makes
+/// its -wal and -shm files with the database's mode, so they are private
+/// too, whatever the umask.
+fn create_private(path: &Path) -> StoreResult<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.is_dir() {
             return Err(StoreError::Invalid(format!(
@@ -116,9 +145,67 @@ fn connect(path: &Path, create: bool) -> StoreResult<Connection> {
             )));
         }
     }
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
-        StoreError::Invalid(format!("cannot open SQLite file {}: {e}", path.display()))
-    })?;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Invalid(format!(
+            "cannot create SQLite file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Refuse a database (or its -wal or -shm) that group or others may
+/// write: anyone in them could change any file in the file system.
+fn check_mode(path: &Path) -> StoreResult<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut names = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        names.push(PathBuf::from(p));
+    }
+    for p in names {
+        let mode = match std::fs::metadata(&p) {
+            Ok(m) => m.permissions().mode(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(StoreError::Invalid(format!(
+                    "cannot inspect SQLite file {}: {e}",
+                    p.display()
+                )))
+            }
+        };
+        if mode & 0o022 != 0 {
+            return Err(StoreError::Invalid(format!(
+                "refusing {} (mode {:o}): group or others may write it, so they could change \
+                 any file in the file system; make it private with `chmod go-w {}`",
+                p.display(),
+                mode & 0o7777,
+                p.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Open the database in `path`, which exists. Read-only when this user
+/// may not write it.
+fn connect(path: &Path, read_only: bool) -> StoreResult<Connection> {
+    check_mode(path)?;
+    let conn = if read_only {
+        open_read_only(path)?
+    } else {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Connection::open_with_flags(path, flags).map_err(|e| {
+            StoreError::Invalid(format!("cannot open SQLite file {}: {e}", path.display()))
+        })?
+    };
     // Fail here, with the path, rather than on first use with a bare code.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
         .map_err(|e| match e.sqlite_error_code() {
@@ -129,11 +216,92 @@ fn connect(path: &Path, create: bool) -> StoreResult<Connection> {
             _ => sql_err(e),
         })?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(sql_err)?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(sql_err)?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql_err)?;
+        set_sync(&conn, Table::Meta)?;
+    }
     Ok(conn)
+}
+
+/// A read-only connection. A WAL database needs its -shm file, which a
+/// user who may not write the directory cannot create: then, when no
+/// -wal file holds commits the database file lacks, the file is read as
+/// it stands (immutable).
+fn open_read_only(path: &Path) -> StoreResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let failed = |e: rusqlite::Error| {
+        StoreError::Invalid(format!(
+            "cannot open SQLite file {} read-only: {e}",
+            path.display()
+        ))
+    };
+    let opened = Connection::open_with_flags(path, flags).and_then(|c| {
+        c.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+        Ok(c)
+    });
+    match opened {
+        Ok(c) => Ok(c),
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+            ) && !has_wal(path) =>
+        {
+            let uri = format!("file:{}?immutable=1", uri_path(path));
+            Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI).map_err(failed)
+        }
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// Whether a -wal file beside the database holds anything.
+fn has_wal(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(wal).is_ok_and(|m| m.len() > 0)
+}
+
+/// A path as a `file:` URI path: percent-encoded where URI syntax needs it.
+fn uri_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// How a commit to `table` reaches the disk. A metadata change waits
+/// until the WAL is on disk (FULL): fsync, close and every namespace change
+/// promise durability, which NORMAL would lose to a power loss or an OS
+/// crash. Data blocks need not wait for a sync of their own (NORMAL): they
+/// become part of a file only through the metadata change written after
+/// them (a flush sets the size last), and syncing the WAL for that change
+/// syncs every commit before it in the file.
+///
+/// `DYNAMOFS_SQLITE_SYNC_BENCH=normal|full` sets one level for both, only
+/// to measure what this costs (docs/BENCHMARKS.md).
+fn set_sync(conn: &Connection, table: Table) -> StoreResult<()> {
+    static BENCH: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();
+    let forced =
+        BENCH.get_or_init(
+            || match std::env::var("DYNAMOFS_SQLITE_SYNC_BENCH").as_deref() {
+                Ok("normal") => Some("NORMAL"),
+                Ok("full") => Some("FULL"),
+                _ => None,
+            },
+        );
+    let level = forced.unwrap_or(match table {
+        Table::Meta => "FULL",
+        Table::Blocks => "NORMAL",
+    });
+    conn.pragma_update(None, "synchronous", level)
+        .map_err(sql_err)
 }
 
 fn sql_err(e: rusqlite::Error) -> StoreError {
@@ -395,8 +563,10 @@ impl Store for SqliteStore {
                 "a condition check is only valid inside a transaction".into(),
             ));
         }
+        self.check_writable()?;
         let w = w.clone();
         self.with(move |c| {
+            set_sync(c, w.table())?;
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql_err)?;
@@ -422,9 +592,11 @@ impl Store for SqliteStore {
                 )));
             }
         }
+        self.check_writable()?;
         let writes = writes.to_vec();
         let token = token.0.clone();
         self.with(move |c| {
+            set_sync(c, Table::Meta)?;
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql_err)?;
@@ -459,8 +631,10 @@ impl Store for SqliteStore {
     }
 
     async fn batch_write(&self, table: Table, writes: &[BatchWrite]) -> StoreResult<()> {
+        self.check_writable()?;
         let writes = writes.to_vec();
         self.with(move |c| {
+            set_sync(c, table)?;
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql_err)?;
@@ -568,6 +742,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_tables(&self, _billing: Billing) -> StoreResult<()> {
+        self.check_writable()?;
         let conn = Arc::clone(&self.conn);
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
@@ -580,7 +755,8 @@ impl Store for SqliteStore {
                         "in-memory store lost its connection".into(),
                     ));
                 };
-                *guard = Some(connect(&path, true)?);
+                create_private(&path)?;
+                *guard = Some(connect(&path, false)?);
             }
             match guard.as_ref() {
                 Some(c) => c.execute_batch(SCHEMA).map_err(sql_err),
@@ -592,6 +768,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_tables(&self) -> StoreResult<()> {
+        self.check_writable()?;
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
             let guard = conn
@@ -622,5 +799,35 @@ mod tests {
         assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
         assert_eq!(prefix_end(&[0x61, 0xff]), Some(vec![0x62]));
         assert_eq!(prefix_end(&[0xff, 0xff]), None);
+    }
+
+    /// The level the last commit to each table ran with: 2 is FULL (the
+    /// WAL synced before the commit returns), 1 NORMAL (not synced).
+    #[tokio::test]
+    async fn metadata_commits_are_synced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SqliteStore::open(&dir.path().join("fs.db")).expect("open");
+        s.create_tables(Billing::OnDemand).await.expect("create");
+        async fn level(s: &SqliteStore) -> StoreResult<i64> {
+            s.with(|c| {
+                c.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0))
+                    .map_err(sql_err)
+            })
+            .await
+        }
+        let put = |table| Write::Put {
+            table,
+            key: Key::new("p", "s"),
+            attrs: Attrs::new(),
+            cond: None,
+        };
+        s.write(&put(Table::Blocks)).await.expect("block");
+        assert_eq!(level(&s).await.expect("pragma"), 1);
+        s.write(&put(Table::Meta)).await.expect("meta");
+        assert_eq!(level(&s).await.expect("pragma"), 2);
+        s.transact(&[put(Table::Meta)], &Token::fresh())
+            .await
+            .expect("transact");
+        assert_eq!(level(&s).await.expect("pragma"), 2);
     }
 }

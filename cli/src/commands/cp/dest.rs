@@ -3,8 +3,6 @@
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::bail;
@@ -15,7 +13,8 @@ use dynamofs_core::path;
 use dynamofs_core::schema::ROOT_INO;
 
 use super::item::{Dest, DirAt, Item, Place, Src};
-use super::preserve::{chown_local, preserve_fs, preserve_local};
+use super::local::{Found, LocalName};
+use super::preserve::preserve_fs;
 use super::target::{fs_error, io_error, Opened};
 use super::Copier;
 
@@ -85,28 +84,29 @@ impl Copier<'_> {
                     false,
                 ))
             }
-            Place::Local(p) => match std::fs::DirBuilder::new().mode(mode).create(p) {
-                Ok(()) => Ok((DirAt::Local(p.clone()), true)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    // A link where a directory goes is followed only when
-                    // the user named it.
-                    let m = if it.parent.is_none() {
-                        std::fs::metadata(p)
-                    } else {
-                        std::fs::symlink_metadata(p)
-                    };
-                    if m.map(|m| m.is_dir()).unwrap_or(false) {
-                        Ok((DirAt::Local(p.clone()), false))
-                    } else {
-                        bail!(
+            Place::Local(n) => {
+                let created = n.mkdir(mode).map_err(|e| io_error(&dest.shown, &e))?;
+                match n.open_dir() {
+                    Ok(d) => Ok((DirAt::Local(d), created)),
+                    Err(e) => match n.found() {
+                        // Never followed, whoever made it (this copy, a
+                        // moment ago, from another source): it could lead
+                        // anywhere outside the destination.
+                        Ok(Found::Link) => bail!(
+                            "{}: will not copy {} through a symbolic link (a copy never writes through one)",
+                            dest.shown,
+                            it.shown
+                        ),
+                        Ok(Found::Dir) | Err(_) => Err(io_error(&dest.shown, &e)),
+                        Ok(_) => bail!(
                             "{}: cannot overwrite non-directory with directory {}",
                             dest.shown,
                             it.shown
-                        )
-                    }
+                        ),
+                    },
                 }
-                Err(e) => Err(io_error(&dest.shown, &e)),
-            },
+            }
+            Place::LocalDir(d) => Ok((DirAt::Local(d.clone()), false)),
             Place::Stdout => bail!("{}: cannot copy a directory to standard output", it.shown),
         }
     }
@@ -177,12 +177,12 @@ impl Copier<'_> {
                 }
                 bail!("{}: kept changing while being replaced", dest.shown)
             }
-            Place::Local(p) => {
+            Place::Local(n) => {
                 for _ in 0..3 {
-                    match std::os::unix::fs::symlink(OsStr::from_bytes(target), p) {
+                    match n.symlink(OsStr::from_bytes(target)) {
                         Ok(()) => {
                             if self.opts.preserve {
-                                chown_local(p, &it.meta, false);
+                                n.chown_link(&it.meta);
                             }
                             return Ok(());
                         }
@@ -190,14 +190,14 @@ impl Copier<'_> {
                             if self.opts.no_clobber {
                                 return Ok(());
                             }
-                            replace_local_entry(p, &dest.shown, it)?;
+                            replace_local_entry(n, &dest.shown, it)?;
                         }
                         Err(e) => return Err(io_error(&dest.shown, &e)),
                     }
                 }
                 bail!("{}: kept changing while being replaced", dest.shown)
             }
-            Place::FsDir { .. } => bail!(
+            Place::FsDir { .. } | Place::LocalDir(_) => bail!(
                 "{}: cannot overwrite directory with non-directory {}",
                 dest.shown,
                 it.shown
@@ -239,13 +239,13 @@ impl Copier<'_> {
                         .map_err(|e| fs_error(&shown, e))?;
                 }
             }
-            DirAt::Local(p) => {
-                let shown = p.display().to_string();
+            DirAt::Local(d) => {
+                let shown = d.path().display().to_string();
                 if self.opts.preserve {
-                    preserve_local(p, &it.meta).map_err(|e| io_error(&shown, &e))?;
-                } else if created && want_mode != made_as {
-                    std::fs::set_permissions(p, std::fs::Permissions::from_mode(want_mode))
+                    d.set_attrs(&it.meta, true)
                         .map_err(|e| io_error(&shown, &e))?;
+                } else if created && want_mode != made_as {
+                    d.set_mode(want_mode).map_err(|e| io_error(&shown, &e))?;
                 }
             }
         }
@@ -281,20 +281,13 @@ async fn replace_fs_entry(
     }
 }
 
-fn replace_local_entry(p: &Path, shown: &str, it: &Item) -> anyhow::Result<()> {
-    match std::fs::symlink_metadata(p) {
-        Ok(m) if m.is_dir() => {
-            bail!(
-                "{shown}: cannot overwrite directory with non-directory {}",
-                it.shown
-            )
-        }
-        Ok(_) => match std::fs::remove_file(p) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_error(shown, &e)),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_error(shown, &e)),
+fn replace_local_entry(n: &LocalName, shown: &str, it: &Item) -> anyhow::Result<()> {
+    match n.found().map_err(|e| io_error(shown, &e))? {
+        Found::Dir => bail!(
+            "{shown}: cannot overwrite directory with non-directory {}",
+            it.shown
+        ),
+        Found::Nothing => Ok(()),
+        _ => n.remove().map_err(|e| io_error(shown, &e)),
     }
 }

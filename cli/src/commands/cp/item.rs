@@ -10,6 +10,7 @@ use std::sync::Arc;
 use dynamofs_core::fs::Attr;
 use dynamofs_core::path;
 
+use super::local::{LocalDir, LocalName};
 use super::target::{self, Opened};
 
 /// What is kept of a source's attributes.
@@ -76,7 +77,10 @@ pub(super) enum Place {
         o: Arc<Opened>,
         ino: u64,
     },
-    Local(PathBuf),
+    /// A name in a local directory: created, or replaced.
+    Local(LocalName),
+    /// An existing local directory a directory's contents are merged into.
+    LocalDir(LocalDir),
     Stdout,
 }
 
@@ -97,7 +101,7 @@ pub(super) enum DirAt {
         ino: u64,
         path: Vec<u8>,
     },
-    Local(PathBuf),
+    Local(LocalDir),
 }
 
 impl DirAt {
@@ -116,11 +120,11 @@ impl DirAt {
                 }
             }
             DirAt::Local(dir) => {
-                let p = dir.join(OsStr::from_bytes(name));
+                let n = dir.child(OsStr::from_bytes(name));
                 Dest {
-                    shown: p.display().to_string(),
-                    path: target::local_bytes(&p).to_vec(),
-                    place: Place::Local(p),
+                    shown: n.path().display().to_string(),
+                    path: target::local_bytes(n.path()).to_vec(),
+                    place: Place::Local(n),
                 }
             }
         }
@@ -136,10 +140,10 @@ impl DirAt {
                 },
                 path: path.clone(),
             },
-            DirAt::Local(p) => Dest {
-                shown: p.display().to_string(),
-                path: target::local_bytes(p).to_vec(),
-                place: Place::Local(p.clone()),
+            DirAt::Local(d) => Dest {
+                shown: d.path().display().to_string(),
+                path: target::local_bytes(d.path()).to_vec(),
+                place: Place::LocalDir(d.clone()),
             },
         }
     }

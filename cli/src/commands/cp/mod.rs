@@ -9,6 +9,7 @@
 mod dest;
 mod execute;
 mod item;
+mod local;
 mod plan;
 mod preserve;
 mod progress;

@@ -15,6 +15,7 @@ use dynamofs_core::path::{self, Walk};
 
 use super::dest;
 use super::item::{Dest, DestTop, DirAt, Item, Kind, Meta, Place, Src};
+use super::local::{LocalDir, LocalName};
 use super::target::{self, fs_error, io_error, Opened, Target};
 use super::Copier;
 
@@ -80,28 +81,33 @@ impl Copier<'_> {
                     Err(e) => Err(fs_error(&shown, e)),
                 }
             }
+            // What the user named is reached by its path, links and all;
+            // nothing under it is (see local.rs).
             Target::Local(p) => {
                 let shown = p.display().to_string();
+                let failed = |e: std::io::Error| io_error(&format!("target {shown}"), &e);
                 match std::fs::metadata(p) {
-                    Ok(m) if m.is_dir() => Ok(Some(DestTop::Into(DirAt::Local(p.clone())))),
+                    Ok(m) if m.is_dir() => Ok(Some(DestTop::Into(DirAt::Local(
+                        LocalDir::open(p).map_err(failed)?,
+                    )))),
                     Ok(_) if many => Err(not_dir(&shown)),
                     Ok(_) => {
                         // The user named this file: write where it leads.
                         let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
                         Ok(Some(DestTop::Exact(Dest {
                             path: target::local_bytes(&real).to_vec(),
-                            place: Place::Local(real),
+                            place: Place::Local(LocalName::of_path(&real).map_err(failed)?),
                             shown,
                         })))
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound && !many => {
                         Ok(Some(DestTop::Exact(Dest {
                             path: target::local_bytes(p).to_vec(),
-                            place: Place::Local(p.clone()),
+                            place: Place::Local(LocalName::of_path(p).map_err(failed)?),
                             shown,
                         })))
                     }
-                    Err(e) => Err(io_error(&format!("target {shown}"), &e)),
+                    Err(e) => Err(failed(e)),
                 }
             }
         }

@@ -1,9 +1,5 @@
 //! Keeping a source's owner, mode and times (-p).
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use dynamofs_core::error::{Errno, FsError};
 use dynamofs_core::fs::{SetAttr, TimeSet};
 
@@ -45,36 +41,4 @@ pub(super) async fn preserve_fs(
         ..Default::default()
     };
     o.fs.setattr(&o.caller, ino, &rest).await.map(|_| ())
-}
-
-pub(super) fn chown_local(p: &Path, m: &Meta, follow: bool) {
-    let chown = |uid: Option<u32>, gid: Option<u32>| {
-        if follow {
-            std::os::unix::fs::chown(p, uid, gid)
-        } else {
-            std::os::unix::fs::lchown(p, uid, gid)
-        }
-    };
-    // Not permitted is not an error for cp -p.
-    if chown(Some(m.uid), Some(m.gid)).is_err() {
-        let _ = chown(None, Some(m.gid));
-    }
-}
-
-/// Owner, then times (which need the file openable), then mode.
-pub(super) fn preserve_local(p: &Path, m: &Meta) -> std::io::Result<()> {
-    chown_local(p, m, true);
-    let times = std::fs::FileTimes::new()
-        .set_accessed(system_time(m.atime))
-        .set_modified(system_time(m.mtime));
-    std::fs::File::open(p)?.set_times(times)?;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m.perm))
-}
-
-fn system_time(ns: i64) -> SystemTime {
-    if ns >= 0 {
-        UNIX_EPOCH + Duration::from_nanos(ns as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_nanos(ns.unsigned_abs())
-    }
 }

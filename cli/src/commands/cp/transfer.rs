@@ -2,7 +2,7 @@
 //! written to the destination.
 
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::AsFd;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -13,7 +13,8 @@ use dynamofs_core::inode::FileType;
 use indicatif::ProgressBar;
 
 use super::item::{Dest, Meta, Place, Src};
-use super::preserve::{preserve_fs, preserve_local};
+use super::local::{self, Found};
+use super::preserve::preserve_fs;
 use super::progress;
 use super::target::{fs_error, io_error, Opened};
 use super::Opts;
@@ -59,15 +60,14 @@ impl FileJob {
         reader.close().await;
         let finished = writer.finish().await;
         copied?;
-        let ino = finished.map_err(|e| e.at(&self.dest.shown))?;
+        let finished = finished.map_err(|e| e.at(&self.dest.shown))?;
         if self.opts.preserve {
-            match (&self.dest.place, ino) {
-                (Place::Fs { o, .. }, Some(ino)) => preserve_fs(o, ino, &self.meta, true)
+            match (&self.dest.place, finished) {
+                (Place::Fs { o, .. }, Finished::Fs(ino)) => preserve_fs(o, ino, &self.meta, true)
                     .await
                     .map_err(|e| fs_error(&self.dest.shown, e))?,
-                (Place::Local(p), _) => {
-                    preserve_local(p, &self.meta).map_err(|e| io_error(&self.dest.shown, &e))?
-                }
+                (_, Finished::Local(f)) => local::set_attrs(f.as_fd(), &self.meta, true)
+                    .map_err(|e| io_error(&self.dest.shown, &e))?,
                 _ => {}
             }
         }
@@ -289,36 +289,28 @@ impl Writer {
                 }
                 bail!("{}: kept changing while being replaced", dest.shown)
             }
-            Place::Local(p) => {
-                let open_new = || {
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .mode(perm)
-                        .open(p)
-                };
-                let f = match std::fs::symlink_metadata(p) {
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => open_new(),
+            Place::Local(n) => {
+                let f = match n.found() {
+                    Ok(Found::Nothing) => n.create_file(perm),
                     Err(e) => Err(e),
                     Ok(_) if opts.no_clobber => return Ok(None),
-                    Ok(m) if m.is_dir() => {
+                    Ok(Found::Dir) => {
                         bail!(
                             "{}: cannot overwrite directory with non-directory",
                             dest.shown
                         )
                     }
-                    Ok(m) if m.is_file() => std::fs::OpenOptions::new()
-                        .write(true)
-                        .truncate(true)
-                        .open(p),
-                    Ok(_) => std::fs::remove_file(p).and_then(|()| open_new()),
+                    Ok(Found::File) => n.truncate_file(),
+                    // A link or special file is replaced, never written
+                    // through.
+                    Ok(_) => n.remove().and_then(|()| n.create_file(perm)),
                 };
                 Ok(Some(Writer::Local(
                     f.map_err(|e| io_error(&dest.shown, &e))?,
                 )))
             }
             Place::Stdout => Ok(Some(Writer::Stdout)),
-            Place::FsDir { .. } => {
+            Place::FsDir { .. } | Place::LocalDir(_) => {
                 bail!(
                     "{}: cannot overwrite directory with non-directory",
                     dest.shown
@@ -351,18 +343,24 @@ impl Writer {
     }
 
     /// Close: in a file system this writes what is buffered (so errors
-    /// show here). Returns the inode written to.
-    async fn finish(self) -> Result<Option<u64>, Failure> {
+    /// show here). Returns what was written to.
+    async fn finish(self) -> Result<Finished, Failure> {
         match self {
             Writer::Fs { o, fh, ino, .. } => {
                 o.fs.release(fh).await?;
-                Ok(Some(ino))
+                Ok(Finished::Fs(ino))
             }
-            Writer::Local(f) => {
-                drop(f);
-                Ok(None)
-            }
-            Writer::Stdout => Ok(None),
+            Writer::Local(f) => Ok(Finished::Local(f)),
+            Writer::Stdout => Ok(Finished::Stdout),
         }
     }
+}
+
+/// What a finished copy wrote to: its attributes are set last (-p).
+enum Finished {
+    Fs(u64),
+    /// Still open, so that its attributes are set on it, not on whatever
+    /// its name leads to by then.
+    Local(std::fs::File),
+    Stdout,
 }
