@@ -29,7 +29,7 @@ use crate::session::{Peers, Session, SessionInfo, Verdict};
 use crate::store::{Query, Range, Store, Table, Value};
 
 use super::orphan::{
-    collect, collect_generation, orphan_ino, GENERATION_BLOCKS, GENERATION_TAG, ORPHAN_SHARDS,
+    collect_generation, collect_many, orphan_ino, GENERATION_BLOCKS, GENERATION_TAG, ORPHAN_SHARDS,
     ORPHAN_TAG,
 };
 
@@ -82,6 +82,10 @@ struct Collector {
     pending: HashMap<What, Pending>,
     /// Next record shard the sweep reads.
     sweep: u8,
+    /// Removed directories to collect with the next batch.
+    directories: Vec<u64>,
+    /// Jobs taken since the last step.
+    fresh: Vec<(What, u64, bool)>,
 }
 
 pub(super) fn start(
@@ -98,6 +102,8 @@ pub(super) fn start(
         own_peers: Arc::new(Peers::default()),
         pending: HashMap::new(),
         sweep: 0,
+        directories: Vec::new(),
+        fresh: Vec::new(),
     };
     tokio::spawn(c.run(rx));
     tx
@@ -106,9 +112,14 @@ pub(super) fn start(
 impl Collector {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Job>) {
         let mut next_sweep = tokio::time::Instant::now();
+        // Jobs that arrive within a RECHECK of the last step wait for the
+        // next one, so a burst (rm -rf) is collected in batches, with one
+        // listing of the sessions per batch rather than per file.
+        let mut next_step = tokio::time::Instant::now();
         loop {
-            let wait = if !self.pending.is_empty() {
-                RECHECK
+            let busy = !self.pending.is_empty() || !self.fresh.is_empty();
+            let wait = if busy || !self.directories.is_empty() {
+                next_step.saturating_duration_since(tokio::time::Instant::now())
             } else if self.session.is_some() {
                 next_sweep.saturating_duration_since(tokio::time::Instant::now())
             } else {
@@ -125,22 +136,19 @@ impl Collector {
             while let Ok(j) = rx.try_recv() {
                 jobs.push(j);
             }
-            let mut fresh = Vec::new();
             let mut flushes = Vec::new();
             for j in jobs {
                 match j {
-                    Job::Orphan(ino) => fresh.push((What::Orphan(ino), 0, false)),
-                    Job::Directory(ino) => {
-                        if let Err(e) = collect(self.store.as_ref(), ino, self.block_size).await {
-                            tracing::warn!(ino, "collecting a removed directory failed: {e}");
-                        }
-                    }
+                    Job::Orphan(ino) => self.fresh.push((What::Orphan(ino), 0, false)),
+                    Job::Directory(ino) => self.directories.push(ino),
                     Job::Generation {
                         ino,
                         generation,
                         blocks,
                         own,
-                    } => fresh.push((What::Generation(ino, generation), blocks, own)),
+                    } => self
+                        .fresh
+                        .push((What::Generation(ino, generation), blocks, own)),
                     Job::Attach(s) => self.session = Some(s),
                     Job::Flush(done) => flushes.push(done),
                 }
@@ -148,11 +156,21 @@ impl Collector {
             if let Some(s) = &self.session {
                 if tokio::time::Instant::now() >= next_sweep {
                     next_sweep = tokio::time::Instant::now() + (s.ttl() / 3).max(RECHECK);
-                    fresh.extend(self.sweep_once().await);
+                    let found = self.sweep_once().await;
+                    self.fresh.extend(found);
                 }
             }
-            if !fresh.is_empty() || !self.pending.is_empty() {
-                self.step(fresh).await;
+            let now = tokio::time::Instant::now();
+            if now >= next_step || !flushes.is_empty() {
+                if !self.directories.is_empty() {
+                    let dirs = std::mem::take(&mut self.directories);
+                    self.collect_orphans(&dirs).await;
+                }
+                if !self.fresh.is_empty() || !self.pending.is_empty() {
+                    let fresh = std::mem::take(&mut self.fresh);
+                    self.step(fresh).await;
+                }
+                next_step = now + RECHECK;
             }
             for done in flushes {
                 let _ = done.send(());
@@ -204,19 +222,32 @@ impl Collector {
             .filter(|(what, p)| self.safe(**what, p, &live))
             .map(|(what, _)| *what)
             .collect();
+        let mut orphans = Vec::new();
         for what in ready {
             let Some(p) = self.pending.remove(&what) else {
                 continue;
             };
-            let r = match what {
-                What::Orphan(ino) => collect(self.store.as_ref(), ino, self.block_size).await,
+            match what {
+                What::Orphan(ino) => orphans.push(ino),
                 What::Generation(ino, generation) => {
-                    collect_generation(self.store.as_ref(), ino, generation, p.blocks).await
+                    let r =
+                        collect_generation(self.store.as_ref(), ino, generation, p.blocks).await;
+                    if let Err(e) = r {
+                        // The record stays: the sweep or fsck finds it again.
+                        tracing::warn!(?what, "collecting failed: {e}");
+                    }
                 }
-            };
-            if let Err(e) = r {
-                // The record stays: the sweep or fsck finds it again.
-                tracing::warn!(?what, "collecting failed: {e}");
+            }
+        }
+        self.collect_orphans(&orphans).await;
+    }
+
+    /// Collect orphans no client can read any more, a hundred at a time.
+    async fn collect_orphans(&self, inos: &[u64]) {
+        for chunk in inos.chunks(100) {
+            if let Err(e) = collect_many(self.store.as_ref(), chunk, self.block_size).await {
+                // The records stay: the sweep or fsck finds them again.
+                tracing::warn!(count = chunk.len(), "collecting orphans failed: {e}");
             }
         }
     }

@@ -148,6 +148,48 @@ pub(super) async fn collect(store: &dyn Store, ino: u64, block_size: u32) -> FsR
     }
 }
 
+/// Orphans collected together, when each is known to be one inode item and
+/// its blocks (files, symlinks, devices; directories whose rmdir deleted
+/// their counters): one batch read of their inode items, then batch deletes
+/// of the blocks, the inode items and the records, in that order (each step
+/// idempotent, so a crash leaves records a later pass finishes). Small
+/// files cost about a tenth of a request each instead of four. An orphan
+/// with anything else in its partition goes through `collect`.
+pub(super) async fn collect_many(store: &dyn Store, inos: &[u64], block_size: u32) -> FsResult<()> {
+    let keys: Vec<Key> = inos.iter().map(|i| crate::inode::inode_key(*i)).collect();
+    let items = store.batch_get(Table::Meta, &keys, true).await?;
+    let mut blocks = Vec::new();
+    let mut inodes = Vec::new();
+    for (ino, it) in inos.iter().zip(items) {
+        let Some(it) = it else { continue };
+        let n = |name: &str| it.attrs.get(name).and_then(Value::as_n).unwrap_or(0);
+        let count = (n(crate::schema::attr::SIZE).max(0) as u64).div_ceil(block_size as u64);
+        let generation = n(crate::schema::attr::GENERATION) as u64;
+        if count > 1000 {
+            delete_blocks(store, *ino, generation, count).await?;
+        } else {
+            blocks.extend((0..count).map(|b| BatchWrite::Delete {
+                key: super::block::block_key(*ino, generation, b),
+            }));
+        }
+        inodes.push(BatchWrite::Delete { key: it.key });
+    }
+    if !blocks.is_empty() {
+        store.batch_write(Table::Blocks, &blocks).await?;
+    }
+    if !inodes.is_empty() {
+        store.batch_write(Table::Meta, &inodes).await?;
+    }
+    let records: Vec<BatchWrite> = inos
+        .iter()
+        .map(|i| BatchWrite::Delete {
+            key: orphan_key(*i),
+        })
+        .collect();
+    store.batch_write(Table::Meta, &records).await?;
+    Ok(())
+}
+
 async fn delete_blocks(store: &dyn Store, ino: u64, generation: u64, blocks: u64) -> FsResult<()> {
     // In slices, so a huge file does not build one huge request list.
     let mut i = 0;
