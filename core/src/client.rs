@@ -35,11 +35,8 @@ impl Client {
         fs.attach_session(Arc::clone(&session));
         session.start_heartbeat();
         let locks = Arc::new(Locks::new(Arc::clone(&session)));
-        let watcher = tokio::spawn(watch_lease(
-            session.lease_losses(),
-            Arc::clone(&fs),
-            Arc::clone(&locks),
-        ));
+        fs.attach_locks(Arc::clone(&locks));
+        let watcher = tokio::spawn(watch_lease(session.lease_losses(), Arc::clone(&fs)));
         Ok(Client {
             fs,
             session,
@@ -59,15 +56,8 @@ impl Client {
     }
 }
 
-async fn watch_lease(
-    mut losses: tokio::sync::watch::Receiver<u64>,
-    fs: Arc<Fs>,
-    locks: Arc<Locks>,
-) {
+async fn watch_lease(mut losses: tokio::sync::watch::Receiver<u64>, fs: Arc<Fs>) {
     while losses.changed().await.is_ok() {
-        for ino in locks.lease_lost() {
-            fs.lose_handles(ino).await;
-        }
-        fs.revalidate_open().await;
+        fs.settle_lost_lease().await;
     }
 }

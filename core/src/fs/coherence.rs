@@ -146,13 +146,33 @@ impl Fs {
         Ok(!same)
     }
 
-    /// Before data is served through an open handle. A client whose lease
-    /// lapsed (it was stopped, or cut off, longer than the lease) cannot
-    /// vouch that its open files were protected from other clients'
-    /// collectors meanwhile, and the kernel may have queued requests that
-    /// would reach it before its heartbeat notices: settle the lease first
-    /// (a lapsed lease is lost, and the handles of files that changed fail
-    /// with EIO), so nobody is served zeros for a collected file.
+    /// Use this lock client's locks as the ones the lease protects.
+    pub fn attach_locks(&self, locks: Arc<crate::locks::Locks>) {
+        let _ = self.locks.set(locks);
+    }
+
+    /// After this client lost its lease: the handles of files it held locks
+    /// on, and of files that changed or went meanwhile, fail with EIO, and
+    /// what was written under those locks is dropped. Idempotent; one at a
+    /// time, so that a caller returns only once it is done.
+    pub async fn settle_lost_lease(&self) {
+        let _one = self.settling.lock().await;
+        if let Some(locks) = self.locks.get() {
+            for ino in locks.lease_lost() {
+                self.lose_handles(ino).await;
+            }
+        }
+        self.revalidate_open().await;
+    }
+
+    /// Before data is read, written or flushed through an open handle. A
+    /// client whose lease lapsed (it was stopped, or cut off, longer than
+    /// the lease) can no longer vouch for its locks, nor that its open
+    /// files were protected from other clients' collectors meanwhile; and
+    /// the kernel may have queued requests that reach it before its
+    /// heartbeat notices. Settle the lease first (a lapsed lease is lost,
+    /// and the handles involved fail with EIO), so nobody is served zeros
+    /// for a collected file and no write made under a lost lock is stored.
     pub(super) async fn vouch(&self) {
         let Some(s) = self.session.get() else {
             return;
@@ -165,7 +185,7 @@ impl Fs {
         if let Err(e) = s.heartbeat().await {
             tracing::warn!("renewing a lapsed lease: {e}");
         }
-        self.revalidate_open().await;
+        self.settle_lost_lease().await;
     }
 
     /// After this client lost its lease (and so, for a while, did not

@@ -90,12 +90,12 @@ impl Fs {
         Ok(self.attr_of(&node).await)
     }
 
-    /// Lookup for a cache with a time to live (the kernel's): from what this
-    /// client read of the name and its inode (a listing, a lookup, its own
-    /// create) while both are younger than `attr_ttl`, with the time they
-    /// may still be trusted, so nothing is shown older than `attr_ttl` in
-    /// all; otherwise read fresh. Absences are always read fresh: a name
-    /// another client just made must not stay hidden.
+    /// Lookup for a cache with a time to live (the kernel's): a file's name
+    /// from what this client read of it and its inode (a listing, a lookup,
+    /// its own create) while both are younger than `attr_ttl`, with the
+    /// time they may still be trusted, so nothing is shown older than
+    /// `attr_ttl` in all; otherwise read fresh. Absences are always read
+    /// fresh: a name another client just made must not stay hidden.
     pub async fn lookup_cached(
         &self,
         caller: &Caller,
@@ -107,9 +107,17 @@ impl Fs {
             return Ok((self.lookup(caller, parent, name).await?, self.opts.attr_ttl));
         }
         for _ in 0..2 {
-            if let Some((Some(e), left)) = self.cache.entry_for(parent, name) {
+            // Directories are always looked up fresh: a path walk that
+            // met a directory another client has just moved would see it
+            // under two parents (the kernel answers ELOOP).
+            let file = |e: &super::entry::Entry| e.kind != crate::inode::FileType::Directory;
+            if let Some((Some(e), left)) = self
+                .cache
+                .entry_for(parent, name)
+                .filter(|(e, _)| e.is_some_and(|e| file(&e)))
+            {
                 if let Some((node, node_left)) = self.cache.node_for(e.ino) {
-                    if node.inode.nlink > 0 || node.is_dir() {
+                    if node.inode.nlink > 0 {
                         self.remember(e.ino);
                         return Ok((self.attr_of(&node).await, left.min(node_left)));
                     }

@@ -450,6 +450,7 @@ impl Fs {
     /// Close a handle: flush, and at the last close of an unlinked file let
     /// it be collected.
     pub async fn release(&self, fh: u64) -> FsResult<()> {
+        self.vouch().await;
         let lost = self.files.lost.lock().is_ok_and(|mut l| l.remove(&fh));
         let h = self.handle(fh)?;
         let result = {

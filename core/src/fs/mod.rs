@@ -122,6 +122,11 @@ pub struct Fs {
     /// The session whose lease protects what this client holds open (a
     /// mount's; tools run without one).
     session: std::sync::OnceLock<Arc<crate::session::Session>>,
+    /// The lock client whose locks the lease protects (a mount's).
+    locks: std::sync::OnceLock<Arc<crate::locks::Locks>>,
+    /// One settlement of a lost lease at a time: whoever comes second
+    /// waits until the first has failed the handles involved.
+    settling: tokio::sync::Mutex<()>,
 }
 
 impl Fs {
@@ -144,6 +149,8 @@ impl Fs {
             files: Default::default(),
             blocks,
             session: Default::default(),
+            locks: Default::default(),
+            settling: Default::default(),
         })
     }
 
@@ -187,7 +194,22 @@ impl Fs {
     /// name another client removed is ESTALE here unless this client holds
     /// it open: whoever asks reached it through a name that is gone.
     pub async fn getattr(&self, ino: u64) -> FsResult<Attr> {
-        let node = self.node(ino, true).await?;
+        let node = match self.node(ino, true).await {
+            // An inode this client holds open is protected from collection
+            // while its lease holds: gone, it went while the lease was
+            // lost, and the open file answers EIO (the kernel asks for
+            // attributes before a read, and would pass ESTALE on).
+            Err(e) if e.errno() == Errno::ESTALE && self.is_open(ino) => {
+                self.vouch().await;
+                return Err(posix(
+                    Errno::EIO,
+                    format!(
+                        "inode {ino}, open here, was collected while this client's lease was lost"
+                    ),
+                ));
+            }
+            r => r?,
+        };
         if node.inode.nlink == 0 && !node.is_dir() && !self.is_open(ino) {
             return Err(posix(Errno::ESTALE, format!("inode {ino} was removed")));
         }

@@ -42,6 +42,7 @@ fn together(blocks: &BTreeMap<u64, Vec<u8>>, compress: bool) -> Option<(u64, cra
 impl Fs {
     /// Write at `offset` (at the end with O_APPEND); buffered until flush.
     pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> FsResult<usize> {
+        self.vouch().await;
         let h = self.handle(fh)?;
         if !h.mode.write {
             return Err(posix(Errno::EBADF, "file not open for writing"));
@@ -172,6 +173,7 @@ impl Fs {
     /// Write dirty blocks (in parallel), then the inode's size and times.
     /// When this returns, data and metadata are durable in the store.
     pub async fn flush(&self, fh: u64) -> FsResult<()> {
+        self.vouch().await;
         let h = self.handle(fh)?;
         let mut f = h.file.lock().await;
         self.flush_locked(&mut f).await
@@ -180,6 +182,7 @@ impl Fs {
     /// Flush what this client buffered of an inode, through whichever
     /// handle (releasing a lock writes the data it protected first).
     pub async fn flush_ino(&self, ino: u64) -> FsResult<()> {
+        self.vouch().await;
         let file = self
             .files
             .by_ino
