@@ -199,6 +199,7 @@ impl Fs {
         if f.clean() {
             return Ok(());
         }
+        let mut moved = false;
         if !f.appended.is_empty() {
             // Appends go at the end of file as the store has it now.
             let node = self.node(f.ino, true).await?;
@@ -208,6 +209,10 @@ impl Fs {
             f.generation = node.inode.generation;
             f.ctime = f.ctime.max(node.inode.ctime);
             let at = node.inode.size.max(f.written_end);
+            // Placed elsewhere than this client (and its kernel, whose
+            // pages hold them where it wrote them) assumed: what is cached
+            // of the file here is wrong now.
+            moved = at != f.append_base();
             self.place_appends(f, at).await?;
         }
         let blocks = std::mem::take(&mut f.dirty);
@@ -297,8 +302,14 @@ impl Fs {
                         }
                         n.inode.ctime = ctime;
                     });
-                    // What this client wrote is what it would read back.
                     let (ino, generation) = (f.ino, f.generation);
+                    if moved {
+                        // No version: the next open here tells the kernel
+                        // to drop its pages and size.
+                        self.blocks.drop_ino(ino);
+                        return Ok(());
+                    }
+                    // What this client wrote is what it would read back.
                     for (i, d) in blocks {
                         self.blocks.put((ino, generation, i), Arc::new(d));
                     }
