@@ -43,12 +43,7 @@ impl Fs {
         if let Ok(mut l) = self.files.lost.lock() {
             l.extend(fhs);
         }
-        let file = self
-            .files
-            .by_ino
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&ino).cloned());
+        let file = self.open_file_of(ino);
         if let Some(file) = file {
             let mut f = file.lock().await;
             if !f.clean() {
@@ -88,13 +83,7 @@ impl Fs {
     /// is busy here; its next operation sees the store anyway.
     pub(super) fn refresh_open(&self, node: &super::node::Node) {
         let ino = node.inode.ino;
-        let Some(file) = self
-            .files
-            .by_ino
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&ino).cloned())
-        else {
+        let Some(file) = self.open_file_of(ino) else {
             return;
         };
         if let Ok(mut f) = file.try_lock() {
@@ -115,12 +104,7 @@ impl Fs {
         if node.kind() != FileType::Regular {
             return a;
         }
-        let file = self
-            .files
-            .by_ino
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&node.inode.ino).cloned());
+        let file = self.open_file_of(node.inode.ino);
         if let Some(file) = file {
             overlay(&mut a, &*file.lock().await);
         }
@@ -132,12 +116,7 @@ impl Fs {
     /// this client last saw it, in which case cached pages must go.
     pub async fn revalidate(&self, ino: u64) -> FsResult<bool> {
         let node = self.node(ino, true).await?;
-        let file = self
-            .files
-            .by_ino
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&ino).cloned());
+        let file = self.open_file_of(ino);
         let same = self.blocks.revalidate(ino, version_of(&node.inode));
         if let Some(file) = file {
             let mut f = file.lock().await;

@@ -148,6 +148,15 @@ impl Fs {
     }
 
     /// An open handle, unless its locks were lost with the lease (EIO).
+    /// This client's open state of an inode, if it has it open.
+    pub(super) fn open_file_of(&self, ino: u64) -> Option<Arc<Mutex<OpenFile>>> {
+        self.files
+            .by_ino
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&ino).cloned())
+    }
+
     pub(super) fn handle(&self, fh: u64) -> FsResult<Handle> {
         if self.files.lost.lock().is_ok_and(|l| l.contains(&fh)) {
             return Err(posix(

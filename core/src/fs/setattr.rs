@@ -70,13 +70,7 @@ impl Fs {
     /// flush, if it narrows nobody's access. `None`: write it now (what was
     /// waiting has been written first, so it cannot land over this one).
     async fn defer(&self, caller: &Caller, ino: u64, set: &SetAttr) -> FsResult<Option<Attr>> {
-        let Some(file) = self
-            .files
-            .by_ino
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&ino).cloned())
-        else {
+        let Some(file) = self.open_file_of(ino) else {
             return Ok(None);
         };
         let mut f = file.lock().await;

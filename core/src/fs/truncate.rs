@@ -46,12 +46,7 @@ impl Fs {
         // an older version (another client wrote since) must not be used.
         self.blocks
             .drop_if_changed(ino, super::file::version_of(&node.inode));
-        let open = self
-            .files
-            .by_ino
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&ino).cloned());
+        let open = self.open_file_of(ino);
         let done = match open {
             Some(file) => {
                 let mut f = file.lock().await;

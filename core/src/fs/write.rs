@@ -183,12 +183,7 @@ impl Fs {
     /// handle (releasing a lock writes the data it protected first).
     pub async fn flush_ino(&self, ino: u64) -> FsResult<()> {
         self.vouch().await;
-        let file = self
-            .files
-            .by_ino
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&ino).cloned());
+        let file = self.open_file_of(ino);
         match file {
             Some(file) => self.flush_locked(&mut *file.lock().await).await,
             None => Ok(()),
