@@ -25,7 +25,7 @@ use crate::inode::{FileType, Inode, S_IFMT};
 use crate::locks::{LockRecord, LOCKS_S};
 use crate::schema::{
     counter, COUNTER_TAG, DIR_SHARDS, DIR_TAG, INODE_ATTRS_S, INODE_TAG, ROOT_INO, SESSIONS_P,
-    SUPERBLOCK_P, SUPERBLOCK_S,
+    SUPERBLOCK_P, SUPERBLOCK_S, XATTR_TAG,
 };
 use crate::session::SessionInfo;
 use crate::store::damaged::{self, Undecodable};
@@ -349,6 +349,7 @@ pub async fn check_with(store: &dyn Store, opts: &Options<'_>) -> Result<Report,
         _ => {}
     }
     modes::check_modes(&mut sc, &mut p);
+    check_xattr_counts(&sc, &mut p);
     let dirs = check_namespace(&sc, &mut p);
     let mut notes = Vec::new();
     check_leftovers(&sc, &mut p, &mut notes);
@@ -502,6 +503,30 @@ fn check_namespace(sc: &Scan, p: &mut Vec<Problem>) -> u64 {
         }
     }
     dirs
+}
+
+/// Each inode's extended-attribute count against its attribute items.
+fn check_xattr_counts(sc: &Scan, p: &mut Vec<Problem>) {
+    let mut items: HashMap<u64, u64> = HashMap::new();
+    for (ino, key) in &sc.extra {
+        if key.s.first() == Some(&XATTR_TAG) {
+            *items.entry(*ino).or_default() += 1;
+        }
+    }
+    let mut found: Vec<Problem> = sc
+        .inodes
+        .values()
+        .filter_map(|i| {
+            let have = items.get(&i.ino).copied().unwrap_or(0);
+            (have != i.xattr_count).then_some(Problem::XattrCount {
+                ino: i.ino,
+                stored: i.xattr_count,
+                items: have,
+            })
+        })
+        .collect();
+    found.sort_by_key(|p| p.to_string());
+    p.extend(found);
 }
 
 /// Orphan records, and items no inode owns.

@@ -91,6 +91,7 @@ pub fn safety(p: &Problem) -> Safety {
         | EntryType { .. }
         | WrongMode { .. }
         | WrongNlink { .. }
+        | XattrCount { .. }
         | DirectoryNames { .. }
         | WrongParent { .. }
         | MissingCounter { .. }

@@ -77,9 +77,11 @@ pub struct Inode {
     pub parent: u64,
     /// Symlink target.
     pub target: Option<Vec<u8>>,
-    /// Small extended attributes, kept in the inode so that listing a
-    /// directory answers ACL queries without a request per entry.
+    /// Extended attributes stored in the inode item by earlier versions;
+    /// the first change moves them to items of their own.
     pub xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Extended attributes in items of their own (see `schema::xattr_key`).
+    pub xattr_count: u64,
 }
 
 /// Why an inode item could not be decoded.
@@ -112,6 +114,7 @@ impl Inode {
             parent: 0,
             target: None,
             xattrs: BTreeMap::new(),
+            xattr_count: 0,
         }
     }
 
@@ -149,6 +152,9 @@ impl Inode {
         }
         if self.parent != 0 {
             n(attr::PARENT, self.parent as i64);
+        }
+        if self.xattr_count != 0 {
+            n(attr::XATTR_COUNT, self.xattr_count as i64);
         }
         if let Some(t) = &self.target {
             a.insert(attr::TARGET.into(), Value::B(t.clone()));
@@ -215,6 +221,7 @@ impl Inode {
             parent: u64_of(attr::PARENT, opt(attr::PARENT)?)?,
             target,
             xattrs,
+            xattr_count: u64_of(attr::XATTR_COUNT, opt(attr::XATTR_COUNT)?)?,
         })
     }
 }

@@ -48,7 +48,13 @@ pub mod attr {
     pub const GENERATION: &str = "gn";
     pub const PARENT: &str = "pa";
     pub const TARGET: &str = "l";
+    /// Extended attributes of formats before their own items (read, and
+    /// moved out on the first change).
     pub const XATTRS: &str = "x";
+    /// How many extended-attribute items the inode has: with 0, a lookup
+    /// of one (every `ls -l` asks for ACLs and security labels) costs no
+    /// request.
+    pub const XATTR_COUNT: &str = "xn";
 }
 
 pub fn ino_bytes(ino: u64) -> [u8; 8] {
@@ -89,4 +95,18 @@ pub mod counter {
 
 pub fn counter_key(ino: u64, shard: u8) -> crate::store::Key {
     crate::store::Key::new(inode_p(ino), vec![COUNTER_TAG, shard])
+}
+
+/// Sort-key prefix of extended attributes: one item each (`x` + name) in
+/// the inode partition, so that changing one costs one small write however
+/// many others the file has. Outside the range an inode read covers.
+pub const XATTR_TAG: u8 = b'x';
+/// The value attribute of an extended-attribute item.
+pub const XATTR_VALUE: &str = "v";
+
+pub fn xattr_key(ino: u64, name: &[u8]) -> crate::store::Key {
+    let mut s = Vec::with_capacity(1 + name.len());
+    s.push(XATTR_TAG);
+    s.extend_from_slice(name);
+    crate::store::Key::new(inode_p(ino), s)
 }

@@ -9,29 +9,13 @@ use dynamofs_core::caller::Caller;
 use dynamofs_core::error::Errno;
 use dynamofs_core::fs::{Fs, FsOptions, RenameFlags, SetAttr, TimeSet, XattrFlags};
 use dynamofs_core::inode::FileType;
-use dynamofs_core::mkfs::{mkfs, MkfsOptions};
 use dynamofs_core::schema::ROOT_INO;
-use dynamofs_core::store::{self, Counters, RequestKind, Store};
+use dynamofs_core::store::{Counters, RequestKind, Store};
 
 const ROOT: u64 = ROOT_INO;
 
-/// A fresh file system over `backend`, with a request counter under it.
 async fn fresh(backend: Arc<dyn Store>, opts: FsOptions) -> (Fs, Arc<Counters>) {
-    let counters = Arc::new(Counters::default());
-    let s = store::stack(backend, &counters);
-    mkfs(
-        s.as_ref(),
-        &MkfsOptions {
-            root_mode: 0o777,
-            ..Default::default()
-        },
-        &|_: &str| {},
-    )
-    .await
-    .expect("mkfs");
-    let fs = Fs::open(s, opts).await.expect("open");
-    counters.reset();
-    (fs, counters)
+    common::counted_fs(backend, opts).await
 }
 
 fn user(uid: u32) -> Caller {

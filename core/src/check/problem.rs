@@ -34,6 +34,9 @@ pub enum Problem {
     WrongMode { ino: u64, mode: u32, actual: FileType },
     /// A non-directory whose stored link count is not its number of names.
     WrongNlink { ino: u64, stored: u64, names: u64 },
+    /// An inode whose extended-attribute count is not its number of
+    /// attribute items.
+    XattrCount { ino: u64, stored: u64, items: u64 },
     /// A live directory named by no entry or by several.
     DirectoryNames { ino: u64, names: Vec<(u64, String)> },
     /// A directory whose parent pointer is not the directory holding it.
@@ -112,6 +115,7 @@ impl Problem {
             EntryType { .. } => "entry_type",
             WrongMode { .. } => "wrong_mode",
             WrongNlink { .. } => "wrong_link_count",
+            XattrCount { .. } => "xattr_count",
             DirectoryNames { .. } => "directory_names",
             WrongParent { .. } => "wrong_parent",
             MissingCounter { .. } => "missing_counter",
@@ -162,6 +166,8 @@ impl fmt::Display for Problem {
                 "inode {ino} has mode {mode:o}, but its names and contents say it is a {actual:?}"),
             WrongNlink { ino, stored, names } =>
                 write!(f, "inode {ino} has link count {stored}, but entries name it {names} times"),
+            XattrCount { ino, stored, items } =>
+                write!(f, "inode {ino} counts {stored} extended attributes, but has {items}"),
             DirectoryNames { ino, names } => {
                 let all: Vec<String> = names.iter().map(|(d, n)| format!("{d}/{n}")).collect();
                 write!(f, "directory {ino} is named by {} entries, not one: [{}]", names.len(), all.join(", "))

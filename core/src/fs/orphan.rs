@@ -154,15 +154,21 @@ pub(super) async fn collect(store: &dyn Store, ino: u64, block_size: u32) -> FsR
 /// of the blocks, the inode items and the records, in that order (each step
 /// idempotent, so a crash leaves records a later pass finishes). Small
 /// files cost about a tenth of a request each instead of four. An orphan
-/// with anything else in its partition goes through `collect`.
+/// with extended attributes (items of their own) goes through `collect`.
 pub(super) async fn collect_many(store: &dyn Store, inos: &[u64], block_size: u32) -> FsResult<()> {
     let keys: Vec<Key> = inos.iter().map(|i| crate::inode::inode_key(*i)).collect();
     let items = store.batch_get(Table::Meta, &keys, true).await?;
     let mut blocks = Vec::new();
     let mut inodes = Vec::new();
+    let mut whole = Vec::new();
     for (ino, it) in inos.iter().zip(items) {
         let Some(it) = it else { continue };
         let n = |name: &str| it.attrs.get(name).and_then(Value::as_n).unwrap_or(0);
+        if n(crate::schema::attr::XATTR_COUNT) > 0 {
+            // Its extended attributes are items of their own.
+            whole.push(*ino);
+            continue;
+        }
         let count = (n(crate::schema::attr::SIZE).max(0) as u64).div_ceil(block_size as u64);
         let generation = n(crate::schema::attr::GENERATION) as u64;
         if count > 1000 {
@@ -180,8 +186,12 @@ pub(super) async fn collect_many(store: &dyn Store, inos: &[u64], block_size: u3
     if !inodes.is_empty() {
         store.batch_write(Table::Meta, &inodes).await?;
     }
+    for ino in &whole {
+        collect(store, *ino, block_size).await?;
+    }
     let records: Vec<BatchWrite> = inos
         .iter()
+        .filter(|i| !whole.contains(i))
         .map(|i| BatchWrite::Delete {
             key: orphan_key(*i),
         })

@@ -25,7 +25,7 @@ mod counters;
 mod reconnect;
 
 use collect::{collect, collect_generation};
-use counters::recount;
+use counters::{recount, recount_xattrs};
 use reconnect::{reconnect, salvage};
 
 pub(super) struct Ctx {
@@ -277,6 +277,7 @@ async fn fix(ctx: &Ctx, report: &Report, p: &Problem, st: &mut State) -> FsResul
                 "set the mode of inode {ino} from {mode:o} to {fixed:o}: its names and contents say {actual:?}"
             ))
         }
+        XattrCount { ino, stored, .. } => recount_xattrs(ctx, *ino, *stored).await,
         WrongNlink { names: 0, .. } => Ok(vec![]),
         WrongNlink { ino, stored, names } => {
             let Some(it) = get(ctx, &inode_key(*ino)).await? else {

@@ -9,7 +9,11 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use dynamofs_core::store::{Billing, DynamoConfig, DynamoStore, SqliteStore, Store};
+use dynamofs_core::fs::{Fs, FsOptions};
+use dynamofs_core::mkfs::{mkfs, MkfsOptions};
+use dynamofs_core::store::{
+    self, Billing, Counters, DynamoConfig, DynamoStore, SqliteStore, Store,
+};
 
 /// The endpoint of the test DynamoDB server.
 pub fn endpoint() -> String {
@@ -79,6 +83,26 @@ pub async fn sqlite() -> Arc<dyn Store> {
         .await
         .expect("create sqlite tables");
     Arc::new(s)
+}
+
+/// A fresh file system over `backend` (root 0777), with a request counter
+/// under it, reset after mkfs and open.
+pub async fn counted_fs(backend: Arc<dyn Store>, opts: FsOptions) -> (Fs, Arc<Counters>) {
+    let counters = Arc::new(Counters::default());
+    let s = store::stack(backend, &counters);
+    mkfs(
+        s.as_ref(),
+        &MkfsOptions {
+            root_mode: 0o777,
+            ..Default::default()
+        },
+        &|_: &str| {},
+    )
+    .await
+    .expect("mkfs");
+    let fs = Fs::open(s, opts).await.expect("open");
+    counters.reset();
+    (fs, counters)
 }
 
 /// Turn each `async fn NAME(store: Arc<dyn Store>)` into two tests,

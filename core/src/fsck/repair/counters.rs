@@ -1,4 +1,6 @@
-//! Directory counters, recounted from the entries.
+//! Counts kept in items, recounted from what they count: a directory's
+//! counters from its entries, an inode's extended-attribute count from
+//! its attribute items.
 
 use std::collections::BTreeMap;
 
@@ -6,7 +8,9 @@ use super::{as_read, check, commit, get, n, one, Ctx};
 use crate::check::decode_entry;
 use crate::error::{FsError, FsResult};
 use crate::inode::{inode_key, FileType, Inode};
-use crate::schema::{attr, counter, counter_key, dir_p, inode_p, COUNTER_TAG, DIR_SHARDS};
+use crate::schema::{
+    attr, counter, counter_key, dir_p, inode_p, COUNTER_TAG, DIR_SHARDS, XATTR_TAG,
+};
 use crate::store::{Attrs, Change, Cond, Item, Query, Range, Table, Value, Write};
 
 /// Set a directory's counters to what its entries say. The counters are
@@ -77,6 +81,35 @@ pub(super) async fn recount(ctx: &Ctx, dir: u64) -> FsResult<Vec<String>> {
         .fold((0, 0), |(a, b), (e, sd)| (a + e, b + sd));
     one(format!(
         "recounted directory {dir} (counters {fixed:?}): {e} entries, {sd} subdirectories"
+    ))
+}
+
+/// Set an inode's extended-attribute count to the number of its attribute
+/// items (a count too low hides them, since a file counted as having none
+/// is answered without a read). Written on condition that the count and
+/// ctime are as read before the items were counted: a setxattr between
+/// moves the ctime and the write fails instead of losing it.
+pub(super) async fn recount_xattrs(ctx: &Ctx, ino: u64, stored: u64) -> FsResult<Vec<String>> {
+    let Some(it) = get(ctx, &inode_key(ino)).await? else {
+        return Ok(vec![]);
+    };
+    if n(&it, attr::XATTR_COUNT).unwrap_or(0) != stored as i64 {
+        return Ok(vec![]);
+    }
+    let items = query(ctx, inode_p(ino), Range::Prefix(vec![XATTR_TAG])).await?;
+    let count = items.len() as i64;
+    if count == stored as i64 {
+        return Ok(vec![]);
+    }
+    let w = Write::Update {
+        table: Table::Meta,
+        key: inode_key(ino),
+        changes: vec![Change::set(attr::XATTR_COUNT, Value::N(count))],
+        cond: Some(as_read(&it, &[attr::XATTR_COUNT, attr::CTIME])),
+    };
+    commit(ctx, vec![w]).await?;
+    one(format!(
+        "set the extended-attribute count of inode {ino} from {stored} to {count}, its attribute items"
     ))
 }
 
