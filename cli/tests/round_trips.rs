@@ -50,6 +50,19 @@ struct Cost {
     expiries: f64,
 }
 
+impl Cost {
+    /// What this workload cost beyond `base`, a part of it.
+    fn minus(mut self, base: &Cost) -> Cost {
+        for (k, v) in &base.kinds {
+            *self.kinds.entry(k.clone()).or_insert(0.0) -= v;
+        }
+        self.kinds.retain(|_, v| v.abs() > 1e-9);
+        self.total -= base.total;
+        self.expiries += base.expiries;
+        self
+    }
+}
+
 /// Requests per operation: `work(m, n)` run on a fresh mount for n and for
 /// 2n operations; the difference divided by n.
 fn per_op(store: &Store, extra: &[&str], n: usize, work: impl Fn(&Mount, usize, &str)) -> Cost {
@@ -238,6 +251,73 @@ print(entries + 1)
     (tar, n)
 }
 
+/// Renames within one directory and setxattr: the cost of the operation
+/// itself, over what making the files cost (the same work without it, on
+/// fresh mounts). Warm: this mount created the names. Cold: another mount
+/// did, so each rename starts with the kernel's lookups of both names.
+fn renames_and_xattrs(kind: Kind) {
+    let store = Store::new(kind);
+    let script = r#"
+import os, sys
+d, n, what = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if what in ("make", "make+rename", "make+setxattr"):
+    os.makedirs(d, exist_ok=True)
+    for i in range(n):
+        os.close(os.open(os.path.join(d, "f%05d" % i), os.O_CREAT | os.O_WRONLY, 0o644))
+if what.endswith("rename"):
+    for i in range(n):
+        os.rename(os.path.join(d, "f%05d" % i), os.path.join(d, "g%05d" % i))
+if what.endswith("setxattr"):
+    f = os.path.join(d, "f00000")
+    for i in range(n):
+        os.setxattr(f, "user.k%05d" % i, b"value %d" % i)
+"#;
+    let run = |what: &'static str| {
+        // A directory of its own for each workload and size; timeouts long
+        // enough that the names stay warm on a slow server too.
+        let warm = ["entry_timeout=60", "attr_timeout=60"];
+        per_op(&store, &warm, n(kind), move |m, count, tag| {
+            let dir = m.path(&format!("{what}-{tag}"));
+            py(
+                script,
+                &[&dir.display().to_string(), &count.to_string(), what],
+            )
+        })
+    };
+    let making = run("make");
+    check(
+        "rename, warm",
+        run("make+rename").minus(&making),
+        RENAME_WARM,
+    );
+    check("setxattr", run("make+setxattr").minus(&making), SETXATTR);
+    // Cold: the names were made by another mount, seen here for the first
+    // time (two cold lookups: the source, and the target that is absent).
+    for (tag, count) in [("c", n(kind)), ("d", 2 * n(kind))] {
+        let m = Mount::new(&store, &[]);
+        py(
+            script,
+            &[
+                &m.path(tag).display().to_string(),
+                &count.to_string(),
+                "make",
+            ],
+        );
+    }
+    let cold = per_op(&store, &[], n(kind), |m, count, tag| {
+        let tag = if tag == "a" { "c" } else { "d" };
+        py(
+            script,
+            &[
+                &m.path(tag).display().to_string(),
+                &count.to_string(),
+                "rename",
+            ],
+        )
+    });
+    check("rename, cold", cold, RENAME_COLD);
+}
+
 /// Untar of a source tree and rm -rf of it, per entry; the rm's count
 /// includes the background collection of the removed files' data, which
 /// the unmount waits for.
@@ -284,4 +364,20 @@ const RM_RF: f64 = 2.0;
 /// batch read per 100 names looked up again (core/src/fs/lookahead.rs).
 const LS_L_SLOW: f64 = 0.03;
 
-common::both!(creates, small_files, listing, untar_and_remove);
+/// Rename of a name this mount knows to a new name: the kernel's lookup of
+/// the target (a GetItem that finds nothing: absences are not cached, so
+/// that names other clients create are seen at once) and one transaction.
+const RENAME_WARM: f64 = 2.05;
+/// Rename of names this mount never saw: a lookup of each name (the
+/// source's entry and inode, the target's absence) and the transaction.
+const RENAME_COLD: f64 = 4.0;
+/// One transaction: the attribute's own item and the inode's ctime.
+const SETXATTR: f64 = 1.0;
+
+common::both!(
+    creates,
+    small_files,
+    listing,
+    untar_and_remove,
+    renames_and_xattrs
+);

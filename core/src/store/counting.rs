@@ -146,6 +146,10 @@ impl std::fmt::Display for Counters {
     }
 }
 
+/// Tracing target of one line per request (`DYNAMOFS_LOG=dynamofs::requests=trace`):
+/// where a workload's requests go.
+pub const REQUESTS: &str = "dynamofs::requests";
+
 /// A store that counts every request it passes on.
 pub struct Counting<S> {
     inner: S,
@@ -196,6 +200,7 @@ impl<S: Store> Store for Counting<S> {
             _ => 0,
         };
         self.counters.record(RequestKind::GetItem, 1, 1, read, 0);
+        tracing::trace!(target: REQUESTS, "GetItem {table:?} {key:?}");
         r
     }
 
@@ -222,6 +227,7 @@ impl<S: Store> Store for Counting<S> {
             read,
             0,
         );
+        tracing::trace!(target: REQUESTS, "BatchGetItem {table:?} {} keys from {:?}", keys.len(), keys.first());
         r
     }
 
@@ -232,6 +238,7 @@ impl<S: Store> Store for Counting<S> {
             Err(_) => (0, 0),
         };
         self.counters.record(RequestKind::Query, 1, items, read, 0);
+        tracing::trace!(target: REQUESTS, "Query {:?} {} {:?}: {items} items", q.table, super::show_bytes(&q.p), q.range);
         r
     }
 
@@ -242,6 +249,7 @@ impl<S: Store> Store for Counting<S> {
             Write::Delete { .. } | Write::Check { .. } => RequestKind::DeleteItem,
         };
         self.counters.record(kind, 1, 1, 0, write_bytes(w));
+        tracing::trace!(target: REQUESTS, "{} {:?}", kind.name(), w.key());
         self.inner.write(w).await
     }
 
@@ -254,6 +262,7 @@ impl<S: Store> Store for Counting<S> {
             0,
             bytes,
         );
+        tracing::trace!(target: REQUESTS, "TransactWriteItems {:?}", writes.iter().map(Write::key).collect::<Vec<_>>());
         self.inner.transact(writes, token).await
     }
 
