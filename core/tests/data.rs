@@ -257,7 +257,8 @@ async fn append_and_unlink_while_open(backend: Arc<dyn Store>) {
     );
 }
 
-/// Sequential write of S bytes: S/B block writes + 1 metadata update;
+/// Sequential write of S bytes: S/B block writes (ahead of the flush or
+/// in it) + 1 metadata update;
 /// reading it back: S/B blocks in one batch request per 100 blocks.
 async fn data_round_trips(backend: Arc<dyn Store>) {
     let (fs, n) = fresh(backend, "none").await;
@@ -273,7 +274,9 @@ async fn data_round_trips(backend: Arc<dyn Store>) {
             .await
             .expect("write");
     }
-    assert_eq!(n.total_requests(), 0, "writes are buffered");
+    // Full blocks went ahead while the writer went on (write-behind); the
+    // flush waits for them and stores each block once, whatever went
+    // ahead.
     fs.flush(fh).await.expect("flush");
     assert_eq!(
         n.get(RequestKind::PutItem).requests,

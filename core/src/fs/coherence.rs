@@ -52,7 +52,7 @@ impl Fs {
                     "lease lost: dropping data written under a lock this client no longer holds"
                 );
             }
-            self.discard_locked(&mut f);
+            self.discard_locked(&mut f).await;
         }
     }
 

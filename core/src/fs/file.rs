@@ -55,6 +55,11 @@ pub(super) struct OpenFile {
     pub(super) appended: Vec<u8>,
     /// End of the furthest write (not append) since the last flush.
     pub(super) written_end: u64,
+    /// End of the last write: a write that starts there continues a
+    /// sequential stream, whose full blocks are sent ahead.
+    pub(super) last_end: u64,
+    /// Full blocks sent ahead of the flush.
+    pub(super) behind: super::behind::WriteBehind,
     /// Size or mtime changed since the last flush.
     pub(super) changed: bool,
     /// This client created the file and has held it open since: attribute
@@ -82,6 +87,8 @@ impl OpenFile {
             dirty_bytes: 0,
             appended: Vec::new(),
             written_end: 0,
+            last_end: 0,
+            behind: Default::default(),
             changed: false,
             created: false,
             pending: None,

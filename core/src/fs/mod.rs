@@ -7,6 +7,7 @@
 //! what it assumed, so a stale cache costs a retry, never a wrong result.
 
 mod attr;
+mod behind;
 mod block;
 mod blockcache;
 mod cache;
@@ -43,8 +44,8 @@ pub mod layout {
     pub use super::create::counter_change;
     pub use super::entry::{shard_of, ENTRY_INO, ENTRY_TYPE};
     pub use super::orphan::{
-        dead_generation_key, orphan_key, orphan_put, GENERATION_BLOCKS, GENERATION_TAG,
-        ORPHAN_SHARDS, ORPHAN_TAG,
+        dead_generation_key, dead_generation_put, orphan_key, orphan_put, GENERATION_BLOCKS,
+        GENERATION_TAG, ORPHAN_SHARDS, ORPHAN_TAG,
     };
 }
 pub use file::{OpenMode, MAX_FILE_SIZE};

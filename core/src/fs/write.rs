@@ -1,7 +1,8 @@
 //! Buffered writes and flushes. Writes are coalesced into whole blocks per
-//! open file and written in parallel at flush, fsync, close and unlock;
-//! the inode's size and mtime follow only once the blocks they describe
-//! are stored, so no reader ever sees a size whose blocks are missing.
+//! open file and written in parallel at flush, fsync, close and unlock
+//! (a sequential writer's full blocks go ahead, see `behind`); the
+//! inode's size and mtime follow only once the blocks they describe are
+//! stored, so no reader ever sees a size whose blocks are missing.
 //!
 //! Sizes between clients: a flush never shrinks the size the store holds
 //! (only a truncate does), and bytes written with O_APPEND are placed when
@@ -29,14 +30,13 @@ use super::Fs;
 /// Largest block written in one transaction with the inode's size.
 const TOGETHER_MAX: usize = 8 << 10;
 
-/// The one block of a flush, encoded, if it is small enough to go in the
-/// same transaction as the size.
-fn together(blocks: &BTreeMap<u64, Vec<u8>>, compress: bool) -> Option<(u64, crate::store::Attrs)> {
-    if blocks.len() != 1 {
-        return None;
+/// The one block a flush has left to write, encoded, if it is small
+/// enough to go in the same transaction as the size.
+fn together(left: &[(&u64, &Vec<u8>)], compress: bool) -> Option<(u64, crate::store::Attrs)> {
+    match left {
+        [(i, data)] if data.len() <= TOGETHER_MAX => Some((**i, block::encode(data, compress))),
+        _ => None,
     }
-    let (i, data) = blocks.iter().next()?;
-    (data.len() <= TOGETHER_MAX).then(|| (*i, block::encode(data, compress)))
 }
 
 impl Fs {
@@ -91,6 +91,9 @@ impl Fs {
             }
             self.put_range(&mut f, offset, data).await?;
             f.written_end = f.written_end.max(end);
+            let sequential = offset == f.last_end;
+            f.last_end = end;
+            self.send_ahead(&mut f, offset, end, sequential).await;
         }
         if self.files.dirty_total.load(Ordering::Relaxed) > self.opts.dirty_limit
             || f.dirty_bytes > self.opts.dirty_limit
@@ -98,6 +101,33 @@ impl Fs {
             self.flush_locked(&mut f).await?;
         }
         Ok(data.len())
+    }
+
+    /// Send the blocks this write completed, when the writer is
+    /// sequential (it continues the last write, or covers whole blocks):
+    /// a random writer may well come back to a block, and each early send
+    /// of it would be a request more.
+    async fn send_ahead(&self, f: &mut OpenFile, offset: u64, end: u64, sequential: bool) {
+        let bs = self.bs();
+        for i in offset / bs..end / bs {
+            let whole = offset <= i * bs;
+            if !(sequential || whole) || !f.behind.wants(i) {
+                continue;
+            }
+            let Some(d) = f.dirty.get(&i).filter(|d| d.len() as u64 == bs) else {
+                continue;
+            };
+            let w = Write::Put {
+                table: Table::Blocks,
+                key: block_key(f.ino, f.generation, i),
+                attrs: block::encode(d, self.compress()),
+                cond: None,
+            };
+            let generation = f.generation;
+            f.behind
+                .send(Arc::clone(&self.store), w, i, generation)
+                .await;
+        }
     }
 
     fn add_dirty(&self, f: &mut OpenFile, n: usize) {
@@ -146,6 +176,7 @@ impl Fs {
             buf[bf..bt].copy_from_slice(&data[(from - offset) as usize..(to - offset) as usize]);
             added += buf.len().saturating_sub(before);
             f.dirty.insert(i, buf);
+            f.behind.touched(i);
         }
         self.add_dirty(f, added);
         f.size = f.size.max(end);
@@ -194,6 +225,8 @@ impl Fs {
         if f.clean() {
             return Ok(());
         }
+        // What went ahead is stored (or is written again below).
+        f.behind.drain().await;
         let mut moved = false;
         if !f.appended.is_empty() {
             // Appends go at the end of file as the store has it now.
@@ -224,10 +257,19 @@ impl Fs {
         // One small block (a new small file, a short append) goes in the
         // same transaction as the size: one round trip instead of two, for
         // the price of twice the block's (small) write units.
-        let mut together = together(&blocks, self.compress());
+        let generation = f.generation;
+        let left: Vec<_> = blocks
+            .iter()
+            .filter(|(i, _)| !f.behind.stored_under(**i, generation))
+            .collect();
+        let mut together = together(&left, self.compress());
         loop {
             if together.is_none() && stored_in != Some(f.generation) {
-                if let Err(e) = self.put_blocks(f.ino, f.generation, &blocks).await {
+                let generation = f.generation;
+                let left = blocks
+                    .iter()
+                    .filter(|(i, _)| !f.behind.stored_under(**i, generation));
+                if let Err(e) = self.put_blocks(f.ino, generation, left).await {
                     restore(f, blocks);
                     return Err(e);
                 }
@@ -284,6 +326,7 @@ impl Fs {
             };
             match written {
                 Ok(()) => {
+                    f.behind.clear();
                     f.ctime = ctime;
                     f.changed = false;
                     f.pending = None;
@@ -371,11 +414,11 @@ impl Fs {
         self.collect_generation_later(ino, generation, last + 1);
     }
 
-    async fn put_blocks(
+    async fn put_blocks<'a>(
         &self,
         ino: u64,
         generation: u64,
-        blocks: &BTreeMap<u64, Vec<u8>>,
+        blocks: impl Iterator<Item = (&'a u64, &'a Vec<u8>)>,
     ) -> FsResult<()> {
         let limit = Arc::new(Semaphore::new(PARALLEL_WRITES));
         let mut set = JoinSet::new();
@@ -406,8 +449,13 @@ impl Fs {
         }
     }
 
-    /// Forget what an open file buffered (its locks were lost).
-    pub(super) fn discard_locked(&self, f: &mut OpenFile) {
+    /// Forget what an open file buffered (its locks were lost). Blocks
+    /// already sent ahead are waited for, not cut off mid-request; those
+    /// past the stored size stay as garbage that fsck names, as after a
+    /// crash.
+    pub(super) async fn discard_locked(&self, f: &mut OpenFile) {
+        f.behind.drain().await;
+        f.behind.clear();
         let bytes = f.dirty_bytes;
         self.sub_dirty(f, bytes);
         f.dirty.clear();
