@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{dynamofs, py, Kind, Mount, Store};
-use dynamofs_core::fs::layout::encode_block;
+use dynamofs_core::fs::layout::{
+    dead_generation_key, dead_generation_put, encode_block, orphan_put,
+};
 use dynamofs_core::inode::{inode_key, Inode, S_IFDIR, S_IFREG};
 use dynamofs_core::locks::{LockRequest, LockType, Locks};
 use dynamofs_core::schema::{dir_p, ROOT_INO};
@@ -645,8 +647,83 @@ fn repair_keeps_data(kind: Kind) {
     assert!(!out.contains("repairs made"), "nothing more to do: {out}");
 }
 
+/// What repair does delete is provable garbage, and only that: a block of
+/// a generation its file left (the file has data at its own), the blocks
+/// of a dead generation whose record names them, and the blocks of an
+/// orphan whose inode is gone. Each file's data reads back afterwards.
+fn repair_deletes_only_garbage(kind: Kind) {
+    let store = Store::new(kind);
+    {
+        let m = Mount::new(&store, &[]);
+        for name in ["renewed", "pending"] {
+            std::fs::write(m.path(name), b"first data").expect("write");
+            // Emptied and written again: generation 1 holds the data.
+            std::fs::write(m.path(name), format!("{name}: second data")).expect("write");
+        }
+    }
+    let rt = runtime();
+    let s = rt.block_on(raw(&store));
+    let s = s.as_ref();
+    let gen_key = dynamofs_core::fs::layout::block_key;
+    let renewed = rt.block_on(ino_of(s, "renewed"));
+    let pending = rt.block_on(ino_of(s, "pending"));
+    // A block of generation 0 left behind, with no record to collect it
+    // (the mount's own record of that generation may still be there).
+    let record = Write::Delete {
+        table: Table::Meta,
+        key: dead_generation_key(renewed, 0),
+        cond: None,
+    };
+    rt.block_on(s.write(&record)).expect("delete record");
+    rt.block_on(put(s, Table::Blocks, gen_key(renewed, 0, 0), block(100)));
+    // Generation 0 of the other file, named by its record, not collected.
+    rt.block_on(s.write(&dead_generation_put(pending, 0, 2, now_ns())))
+        .expect("record");
+    for i in 0..2 {
+        rt.block_on(put(s, Table::Blocks, gen_key(pending, 0, i), block(100)));
+    }
+    // An orphan whose inode is gone and whose block is not.
+    let gone = 0x5eed_0000_0000_0001u64;
+    rt.block_on(s.write(&orphan_put(gone, now_ns())))
+        .expect("orphan");
+    rt.block_on(put(s, Table::Blocks, gen_key(gone, 0, 0), block(100)));
+
+    let (code, out) = fsck(&store, &["--repair"]);
+    assert_eq!(code, 1, "repaired: {out}");
+    for want in [
+        format!("deleted data block 0 of inode {renewed}'s dead generation 0"),
+        format!("collected the old data generation 0 of inode {pending}"),
+        format!("deleted data block 0 of collected orphan {gone}"),
+    ] {
+        assert!(out.contains(&want), "`{want}`: {out}");
+    }
+    for key in [
+        gen_key(renewed, 0, 0),
+        gen_key(pending, 0, 0),
+        gen_key(pending, 0, 1),
+        gen_key(gone, 0, 0),
+    ] {
+        let left = rt.block_on(s.get(Table::Blocks, &key, true)).expect("get");
+        assert!(left.is_none(), "garbage left: {key:?}");
+    }
+    for (ino, name) in [(renewed, "renewed"), (pending, "pending")] {
+        let kept = rt.block_on(s.get(Table::Blocks, &gen_key(ino, 1, 0), true));
+        assert!(kept.expect("get").is_some(), "{name}'s data is kept");
+    }
+    let (code, out) = fsck(&store, &[]);
+    assert_eq!(code, 0, "clean after the repair: {out}");
+    let m = Mount::new(&store, &[]);
+    for name in ["renewed", "pending"] {
+        assert_eq!(
+            std::fs::read_to_string(m.path(name)).expect("read"),
+            format!("{name}: second data")
+        );
+    }
+}
+
 common::both!(
     damage_and_repair,
+    repair_deletes_only_garbage,
     operational_errors,
     damage_stays_apart,
     bad_blocks_by_path,
