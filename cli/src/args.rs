@@ -87,6 +87,8 @@ pub struct GenerateDocsArgs {
 ///                                       $XDG_STATE_HOME/dynamofs, else for root
 ///                                       /var/log/dynamofs, else ~/.local/state/dynamofs)
 /// fstab options such as _netdev, defaults, noauto and nofail are accepted.
+/// `mount -o remount,ro DIR` (and remount,rw) changes a mount made by root
+/// in place (mount(8) hands it to mount.fuse.dynamofs).
 /// The server gets --endpoint, --profile and -v; DYNAMOFS_LOG (else
 /// RUST_LOG) sets its log filter, e.g. DYNAMOFS_LOG=dynamofs=debug.
 ///

@@ -347,6 +347,27 @@ fn mount_helper_and_fstab() {
         fs::read_to_string(dir.join("f")).expect("read"),
         "via-helper\n"
     );
+    // mount(8) hands a remount to the helper too: read-only and back.
+    let options = || {
+        let mounts = fs::read_to_string("/proc/self/mounts").expect("mounts");
+        let line = mounts
+            .lines()
+            .find(|l| l.split(' ').nth(1) == Some(d.as_str()))
+            .map(str::to_string);
+        line.expect("the mount is listed")
+    };
+    sh(&format!("mount -o remount,ro {d}"));
+    assert!(options().contains(" ro,"), "{}", options());
+    let e = fs::write(dir.join("g"), b"x").expect_err("a read-only mount");
+    assert_eq!(e.raw_os_error(), Some(30), "EROFS: {e}");
+    assert_eq!(
+        fs::read_to_string(dir.join("f")).expect("still readable"),
+        "via-helper\n"
+    );
+    sh(&format!("mount -o remount,rw {d}"));
+    assert!(options().contains(" rw,"), "{}", options());
+    assert!(options().contains("nosuid,nodev"), "{}", options());
+    fs::write(dir.join("g"), b"writable again").expect("write after rw");
     sh(&format!("umount {d}"));
     let _ = fs::remove_file(link);
 }

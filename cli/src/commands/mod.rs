@@ -10,6 +10,7 @@ pub mod mkfs;
 pub mod mount;
 mod mount_log;
 mod mountpoint;
+mod remount;
 pub mod stats;
 pub mod target;
 

@@ -154,6 +154,9 @@ pub async fn run(
     args: &MountArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
+    if super::remount::asked(&args.options) {
+        return super::remount::run(&args.mountpoint, &args.options);
+    }
     let opts = parse_options(&args.options)?;
     let mut source: Source = args.source.parse()?;
     if let (Some(r), Source::Aws { region, .. }) = (&opts.region, &mut source) {
