@@ -135,4 +135,103 @@ fn mandatory_locks(kind: Kind) {
     );
 }
 
-common::both!(shared_locks, killed_mount_loses_its_locks, mandatory_locks);
+/// Open-file-description locks (F_OFD_SETLK) belong to the open file:
+/// they conflict with other descriptions and with classic locks, here and
+/// in another mount, and go at the description's last close even while
+/// the process that took them lives on.
+fn ofd_locks_belong_to_the_open_file(kind: Kind) {
+    let store = Store::new(kind);
+    let a = Mount::new(&store, &[]);
+    let b = Mount::new(&store, &[]);
+    std::fs::write(a.path("f"), b"0123456789").expect("write");
+    std::thread::sleep(Duration::from_millis(1200));
+    let script = r#"
+import fcntl, os, struct, sys
+def ofd(fd, cmd, typ):
+    fcntl.fcntl(fd, cmd, struct.pack("hhqqi4x", typ, 0, 0, 10, 0))
+fd = os.open(sys.argv[1], os.O_RDWR)
+ofd(fd, fcntl.F_OFD_SETLKW, fcntl.F_WRLCK)
+print("locked", flush=True)
+sys.stdin.readline()
+# A second description of the same file in the same process conflicts.
+other = os.open(sys.argv[1], os.O_RDWR)
+try:
+    ofd(other, fcntl.F_OFD_SETLK, fcntl.F_WRLCK)
+    print("not exclusive", flush=True)
+except OSError:
+    print("exclusive", flush=True)
+os.close(other)
+print("other closed", flush=True)
+sys.stdin.readline()
+os.close(fd)
+print("closed", flush=True)
+sys.stdin.readline()
+"#;
+    let mut h = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(a.path("f"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut out = std::io::BufReader::new(h.stdout.take().expect("stdout"));
+    let mut said = || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).expect("read");
+        line.trim().to_string()
+    };
+    assert_eq!(said(), "locked");
+    let ofd_try = r#"
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi4x", fcntl.F_WRLCK, 0, 0, 10, 0))
+    print("ok")
+except OSError:
+    print("busy")
+"#;
+    let ofd_lock =
+        |p: &std::path::Path| common::python(ofd_try, &[p.as_os_str()]).trim().to_string();
+    assert_eq!(
+        ofd_lock(&a.path("f")),
+        "busy",
+        "another description, same mount"
+    );
+    assert_eq!(ofd_lock(&b.path("f")), "busy", "another mount");
+    assert!(
+        try_lock(&a.path("f"), "lockf").starts_with("busy"),
+        "a classic lock"
+    );
+    assert!(
+        try_lock(&b.path("f"), "lockf").starts_with("busy"),
+        "a classic lock elsewhere"
+    );
+    let stdin = h.stdin.as_mut().expect("stdin");
+    stdin.write_all(b"go\n").expect("tell");
+    assert_eq!(said(), "exclusive");
+    assert_eq!(said(), "other closed");
+    // Closing another descriptor (a classic lock's end) keeps it.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(ofd_lock(&b.path("f")), "busy", "kept past another close");
+    let stdin = h.stdin.as_mut().expect("stdin");
+    stdin.write_all(b"go\n").expect("tell");
+    assert_eq!(said(), "closed");
+    // The holder lives on; its description is gone, and so is the lock
+    // (the kernel sends the release after close returns).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ofd_lock(&b.path("f")) != "ok" {
+        assert!(Instant::now() < deadline, "not released at the last close");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(try_lock(&a.path("f"), "lockf"), "ok");
+    drop(h.stdin.take());
+    let _ = h.wait();
+}
+
+common::both!(
+    shared_locks,
+    killed_mount_loses_its_locks,
+    mandatory_locks,
+    ofd_locks_belong_to_the_open_file,
+);

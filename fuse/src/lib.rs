@@ -11,7 +11,7 @@ mod options;
 
 pub use options::MountOptions;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::future::Future;
 use std::io;
@@ -49,6 +49,12 @@ pub struct Adapter {
     opts: MountOptions,
     dirs: Arc<Mutex<DirMap>>,
     next_dir: AtomicU64,
+    /// Lock owners that asked for locks through each open file. An open
+    /// file description's own (OFD) locks have the description as their
+    /// owner, and the kernel sends no unlock when it goes: its release
+    /// drops them. Classic locks taken through it are gone by then (each
+    /// close flushed its process's), so releasing every owner is exact.
+    lock_owners: Arc<Mutex<HashMap<u64, HashSet<u64>>>>,
 }
 
 type DirMap = HashMap<u64, Arc<tokio::sync::Mutex<DirHandle>>>;
@@ -89,6 +95,7 @@ impl Adapter {
             opts,
             dirs: Arc::new(Mutex::new(HashMap::new())),
             next_dir: AtomicU64::new(1),
+            lock_owners: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -539,11 +546,20 @@ impl fuser::Filesystem for Adapter {
     ) {
         let fs = Arc::clone(&self.fs);
         let locks = self.locks.clone();
+        let mut owners = self
+            .lock_owners
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(&fh.0))
+            .unwrap_or_default();
+        // The last close of an open file drops its flock lock.
+        owners.extend(lock_owner.map(|o| o.0));
         self.spawn(async move {
-            // The last close of an open file drops its flock lock.
-            if let (Some(l), Some(owner)) = (locks, lock_owner) {
-                if let Err(e) = l.release_owner(ino.0, owner.0).await {
-                    tracing::warn!("releasing flock on close: {e}");
+            if let Some(l) = locks {
+                for owner in owners {
+                    if let Err(e) = l.release_owner(ino.0, owner).await {
+                        tracing::warn!("releasing the locks of a closed file: {e}");
+                    }
                 }
             }
             match fs.release(fh.0).await {
@@ -866,6 +882,11 @@ impl fuser::Filesystem for Adapter {
             sleep,
             "setlk"
         );
+        if typ != F_UNLCK {
+            if let Ok(mut m) = self.lock_owners.lock() {
+                m.entry(fh.0).or_default().insert(lock_owner.0);
+            }
+        }
         let fs = Arc::clone(&self.fs);
         let notifier = Arc::clone(&self.notifier);
         self.spawn(async move {
