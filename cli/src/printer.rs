@@ -1,6 +1,6 @@
 //! Where output goes: progress on a terminal only, errors once on stderr.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -34,10 +34,11 @@ impl Printer {
     }
 
     /// A result line for the user (stdout), unless -q.
-    pub fn say(&self, line: &str) {
-        if !self.quiet {
-            println!("{line}");
+    pub fn say(&self, line: &str) -> std::io::Result<()> {
+        if self.quiet {
+            return Ok(());
         }
+        out(line)
     }
 
     /// The error and its causes on one line; the debug form with -v.
@@ -48,4 +49,13 @@ impl Printer {
             eprintln!("dynamofs: error: {e:#}");
         }
     }
+}
+
+/// A line of output that a script asked for (JSON), even with -q. An error
+/// (the reader left: a broken pipe) goes back to the caller, never a panic
+/// as println! would; main treats a broken pipe as success.
+pub fn out(text: impl std::fmt::Display) -> std::io::Result<()> {
+    let mut o = std::io::stdout().lock();
+    writeln!(o, "{text}")?;
+    o.flush()
 }

@@ -360,6 +360,28 @@ fn a_reader_that_leaves_is_not_an_error() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "{args}");
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args}");
     }
+    // Reports to a reader that never reads (it has left before they are
+    // written): no panic, success.
+    let src = &fx.source;
+    for args in [
+        format!("stats --json {src}"),
+        format!("fsck --json {src}"),
+        format!("lock {src} list --json"),
+    ] {
+        let line = format!("{bin} {args} | true; echo ${{PIPESTATUS[0]}}");
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&line)
+            .output()
+            .expect("bash");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args}: {stderr}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "0",
+            "{args}: {stderr}"
+        );
+    }
 }
 
 #[test]

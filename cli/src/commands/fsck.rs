@@ -102,12 +102,17 @@ async fn check(
     bar.finish_and_clear();
     let out = out.with_context(|| format!("cannot check {src}"))?;
     let source = src.to_string();
-    if args.json {
-        println!("{}", report_json(&source, &out));
+    let shown = if args.json {
+        crate::printer::out(report_json(&source, &out))
     } else {
-        printer.say(&report_text(&source, &out));
+        printer.say(&report_text(&source, &out))
+    };
+    match shown {
+        // The reader left; what fsck found and did stands, and so does
+        // the exit status that says it.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::from(out.exit_code())),
     }
-    Ok(ExitCode::from(out.exit_code()))
 }
 
 /// Every problem and note found at first, then those the repairs revealed.

@@ -230,11 +230,11 @@ async fn list(
                 ])
             })
             .collect();
-        println!("{}", Json::A(v));
+        crate::printer::out(Json::A(v))?;
         return Ok(ExitCode::SUCCESS);
     }
     if locks.is_empty() {
-        printer.say("no locks held");
+        printer.say("no locks held")?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = table(&[
@@ -265,7 +265,7 @@ async fn list(
             Cell::new(session_state(sessions, &r.session, now)),
         ]);
     }
-    printer.say(&t.to_string());
+    printer.say(&t.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -307,17 +307,17 @@ async fn break_one(
         .await
         .with_context(|| format!("cannot break lock {}", l.id))?;
     if args.json {
-        println!(
-            "{}",
-            Json::obj([("id", Json::s(&l.id)), ("broken", Json::Bool(broken))])
-        );
+        crate::printer::out(Json::obj([
+            ("id", Json::s(&l.id)),
+            ("broken", Json::Bool(broken)),
+        ]))?;
     } else if broken {
-        printer.say(&format!("broke the {}", describe(l, sessions)));
+        printer.say(&format!("broke the {}", describe(l, sessions)))?;
     } else {
         printer.say(&format!(
             "lock {} was released meanwhile: nothing to break",
             l.id
-        ));
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -376,15 +376,12 @@ async fn break_session(
         }
     }
     if args.json {
-        println!(
-            "{}",
-            Json::obj([
-                ("session", Json::s(&session)),
-                ("broken", Json::U(n as u64))
-            ])
-        );
+        crate::printer::out(Json::obj([
+            ("session", Json::s(&session)),
+            ("broken", Json::U(n as u64)),
+        ]))?;
     } else {
-        printer.say(&format!("broke {n} lock(s) of session {session}"));
+        printer.say(&format!("broke {n} lock(s) of session {session}"))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -47,6 +47,6 @@ pub async fn run(
         sb.fs_id,
         sb.block_size / 1024,
         sb.compression
-    ));
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

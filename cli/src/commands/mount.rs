@@ -219,7 +219,7 @@ fn background(
             args.source,
             dir.display(),
             log.display()
-        ));
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
     let status = child.wait().ok();

@@ -78,10 +78,13 @@ pub async fn run(
             .as_ref()
             .map(|(at, before)| rates(before, &requests, at.elapsed()));
         if args.json {
-            println!(
-                "{}",
-                report_json(&src.to_string(), &st, &requests, rates.as_deref(), now)
-            );
+            crate::printer::out(report_json(
+                &src.to_string(),
+                &st,
+                &requests,
+                rates.as_deref(),
+                now,
+            ))?;
         } else {
             if args.watch.is_some() && std::io::stdout().is_terminal() {
                 print!("\x1b[2J\x1b[H"); // a fresh screen per refresh
@@ -92,7 +95,7 @@ pub async fn run(
                 &requests,
                 rates.as_deref(),
                 now,
-            ));
+            ))?;
         }
         let Some(secs) = args.watch else { break };
         prev = Some((Instant::now(), requests));
