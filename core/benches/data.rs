@@ -89,6 +89,8 @@ struct Opts {
     small_files: usize,
     /// Only the 1 GiB SQLite write (bounded memory check).
     big: bool,
+    /// Only the sequential writes, FS and raw (scripts/bench-write).
+    writes_only: bool,
     big_size: usize,
     compression: String,
     /// Runs of each sequential case; the median is reported.
@@ -113,6 +115,7 @@ usage: cargo bench -p dynamofs-core --bench data -- [OPTIONS]
                        (default 3)
   --dirty-limit MIB    FsOptions::dirty_limit of every client (default 256)
   --cache MIB          FsOptions::cache_bytes of every client (default 64)
+  --writes-only        only the sequential writes, FS and raw
   --big                write 1 GiB sequentially to SQLite and report the
                        peak RSS (bounded by dirty_limit + cache_bytes)
   --big-size MIB       size of the --big write (default 1024)
@@ -139,6 +142,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         random_ops: 500,
         small_files: 200,
         big: false,
+        writes_only: false,
         big_size: 1024 * MIB,
         compression: "lz4".into(),
         repeat: 3,
@@ -160,6 +164,11 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
             "--bench" => {}
             "--quick" => o.size = 16 * MIB,
             "--big" => o.big = true,
+            "--writes-only" => {
+                o.writes_only = true;
+                o.random_ops = 0;
+                o.small_files = 0;
+            }
             "--size" => o.size = count(value(&mut it, a)?, a)? * MIB,
             "--big-size" => o.big_size = count(value(&mut it, a)?, a)? * MIB,
             "--random" => o.random_ops = count(value(&mut it, a)?, a)?,
@@ -839,6 +848,9 @@ async fn run_one(
         let row = p.finish(bs, RAW_WRITE, size as u64, (size / bs) as u64);
         runs.entry(RAW_WRITE).or_default().push(row);
         eprintln!("{}", label(&format!("{RAW_WRITE} done")));
+        if o.writes_only {
+            continue;
+        }
 
         for (chunk, name) in [(128 * KIB, SEQ_READ_128K), (MIB, SEQ_READ_1M)] {
             let reader = new_fs(&t, &o.fs).await;
@@ -871,6 +883,9 @@ async fn run_one(
         RAW_READ_BATCH,
     ] {
         let mine = runs_of(name);
+        if mine.is_empty() {
+            continue;
+        }
         let mut row = median(mine.clone());
         let (raw, batch) = match name {
             SEQ_WRITE => (Some(RAW_WRITE), None),
