@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 use clap::Args;
 use dynamofs_core::fs::Attr;
@@ -19,7 +20,7 @@ use crate::printer::Printer;
 /// TARGET is SOURCE:PATH, e.g. aws:us-east-1/team:/projects or
 /// sqlite:/var/lib/dynamofs/home.db:/notes; SOURCE alone lists the root.
 /// Names are sorted by their bytes and printed one per line; times are
-/// local. Owners are shown by name when /etc/passwd and /etc/group know
+/// local. Owners are shown by name when the user database (NSS) knows
 /// them. Errors are reported and the rest is listed; the exit status is then 1.
 ///
 /// --json prints one array of objects with name, path, type (file,
@@ -483,58 +484,58 @@ fn ls_time(ns: i64, now: chrono::DateTime<chrono::Local>) -> String {
     }
 }
 
-/// Owner and group names from /etc/passwd and /etc/group, or numbers.
+/// Owner and group names as the system's user database has them (NSS:
+/// files, LDAP, SSSD…, as `ls` would show them on this host), or numbers.
+/// Each id is looked up once.
 pub struct Names {
-    users: HashMap<u32, String>,
-    groups: HashMap<u32, String>,
+    numeric: bool,
+    users: Mutex<HashMap<u32, String>>,
+    groups: Mutex<HashMap<u32, String>>,
 }
 
 impl Names {
     pub fn new(numeric: bool) -> Names {
-        let load = |file: &str| {
-            if numeric {
-                return HashMap::new();
-            }
-            std::fs::read_to_string(file)
-                .map(|t| parse_id_file(&t))
-                .unwrap_or_default()
-        };
         Names {
-            users: load("/etc/passwd"),
-            groups: load("/etc/group"),
+            numeric,
+            users: Mutex::new(HashMap::new()),
+            groups: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn user(&self, uid: u32) -> String {
-        self.users
-            .get(&uid)
-            .cloned()
-            .unwrap_or_else(|| uid.to_string())
+        self.named(&self.users, uid, |id| {
+            nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(id))
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        })
     }
 
     pub fn group(&self, gid: u32) -> String {
-        self.groups
-            .get(&gid)
-            .cloned()
-            .unwrap_or_else(|| gid.to_string())
+        self.named(&self.groups, gid, |id| {
+            nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(id))
+                .ok()
+                .flatten()
+                .map(|g| g.name)
+        })
     }
-}
 
-/// `name:x:id:...` lines; the first name of an id wins, as getpwuid.
-fn parse_id_file(text: &str) -> HashMap<u32, String> {
-    let mut m = HashMap::new();
-    for line in text.lines() {
-        let mut f = line.split(':');
-        let (Some(name), Some(_), Some(id)) = (f.next(), f.next(), f.next()) else {
-            continue;
-        };
-        if let Ok(id) = id.parse::<u32>() {
-            if !name.is_empty() && !name.starts_with('#') {
-                m.entry(id).or_insert_with(|| name.to_string());
-            }
+    fn named(
+        &self,
+        cache: &Mutex<HashMap<u32, String>>,
+        id: u32,
+        look_up: impl Fn(u32) -> Option<String>,
+    ) -> String {
+        if self.numeric {
+            return id.to_string();
         }
+        let Ok(mut m) = cache.lock() else {
+            return id.to_string();
+        };
+        m.entry(id)
+            .or_insert_with(|| look_up(id).unwrap_or_else(|| id.to_string()))
+            .clone()
     }
-    m
 }
 
 #[cfg(test)]
@@ -590,10 +591,12 @@ mod tests {
     }
 
     #[test]
-    fn id_files() {
-        let m = parse_id_file("root:x:0:0:root:/root:/bin/bash\nbad\nalice:x:1000:\nalias:x:0:\n");
-        assert_eq!(m.get(&0).map(String::as_str), Some("root"));
-        assert_eq!(m.get(&1000).map(String::as_str), Some("alice"));
-        assert_eq!(m.len(), 2);
+    fn names_from_the_user_database() {
+        let n = Names::new(false);
+        assert_eq!(n.user(0), "root");
+        assert_eq!(n.group(0), "root");
+        // An id no database knows is shown as its number.
+        assert_eq!(n.user(4_000_000_123), "4000000123");
+        assert_eq!(Names::new(true).user(0), "0");
     }
 }
