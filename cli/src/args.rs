@@ -79,14 +79,15 @@ pub struct GenerateDocsArgs {
 ///   writeback_cache                     let the kernel cache writes: for a file
 ///                                       system only one client writes (off)
 ///   threads=N                           kernel request threads (default 4)
-///   write_buffer=MiB                    written data buffered before a flush (256)
-///   block_cache=MiB                     file data cached for reading (64)
+///   write_buffer=SIZE                   written data buffered before a flush (256M)
+///   block_cache=SIZE                    file data cached for reading (64M)
 ///   session_ttl=S                       lease: how long a silent mount keeps its locks (30)
 ///   nonempty                            mount over a directory that has files
 ///   log=PATH                            the background server's log (default: in
 ///                                       $XDG_STATE_HOME/dynamofs, else for root
 ///                                       /var/log/dynamofs, else ~/.local/state/dynamofs)
-/// fstab options such as _netdev, defaults, noauto and nofail are accepted.
+/// Sizes take K, M, G or T (a bare number is MiB). fstab options such as
+/// _netdev, defaults, noauto and nofail are accepted.
 /// `mount -o remount,ro DIR` (and remount,rw) changes a mount made by root
 /// in place (mount(8) hands it to mount.fuse.dynamofs).
 /// The server gets --endpoint, --profile and -v; DYNAMOFS_LOG (else

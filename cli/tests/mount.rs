@@ -356,6 +356,10 @@ fn mount_helper_and_fstab() {
             .map(str::to_string);
         line.expect("the mount is listed")
     };
+    // The type says what it is, for findmnt -t and umount -a -t.
+    assert!(options().contains(" fuse.dynamofs "), "{}", options());
+    let listed = sh(&format!("findmnt -n -t fuse.dynamofs -o TARGET {d}"));
+    assert_eq!(listed.trim(), d);
     sh(&format!("mount -o remount,ro {d}"));
     assert!(options().contains(" ro,"), "{}", options());
     let e = fs::write(dir.join("g"), b"x").expect_err("a read-only mount");
@@ -383,4 +387,34 @@ common::both!(
 #[test]
 fn bad_sources() {
     bad_sources_are_clear(Kind::Sqlite)
+}
+
+/// `mount -f` serves in the foreground, says on stderr once the mount is
+/// usable, and exits 0 at umount.
+#[test]
+fn foreground_says_when_ready() {
+    use std::io::BufRead;
+    let store = Store::new(Kind::Sqlite);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("m");
+    fs::create_dir(&dir).expect("mkdir");
+    let mut server = std::process::Command::new(common::bin())
+        .args(["mount", "-f", &store.source])
+        .arg(&dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mount -f");
+    let mut err = std::io::BufReader::new(server.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    err.read_line(&mut line).expect("read");
+    assert!(
+        line.contains("mounted") && line.contains("serving in the foreground"),
+        "{line}"
+    );
+    // Usable as soon as it says so.
+    fs::write(dir.join("f"), b"served").expect("write");
+    assert_eq!(fs::read(dir.join("f")).expect("read"), b"served");
+    sh(&format!("umount {}", dir.display()));
+    let status = server.wait().expect("wait");
+    assert!(status.success(), "{status}");
 }

@@ -77,13 +77,62 @@ const IGNORED: &[&str] = &[
     "dirsync",
 ];
 
-/// A size in MiB, as the options take it.
+/// A size: MiB when bare (`256`), else with a unit as mkfs takes them
+/// (`512K`, `256M`, `1G`, `1GiB`); from 1 MiB to 1 TiB.
 fn mib(k: &str, v: &str) -> anyhow::Result<usize> {
-    v.parse::<usize>()
+    let t = v.trim().to_ascii_lowercase();
+    let t = t
+        .strip_suffix("ib")
+        .or_else(|| t.strip_suffix('b'))
+        .unwrap_or(&t);
+    let (num, shift) = match t.char_indices().last() {
+        Some((i, 'k')) => (&t[..i], 10),
+        Some((i, 'm')) => (&t[..i], 20),
+        Some((i, 'g')) => (&t[..i], 30),
+        Some((i, 't')) => (&t[..i], 40),
+        _ => (t, 20),
+    };
+    num.parse::<usize>()
         .ok()
-        .filter(|n| (1..=1 << 20).contains(n))
-        .map(|n| n << 20)
-        .ok_or_else(|| anyhow!("option {k}={v}: expected a size in MiB, e.g. {k}=256"))
+        .and_then(|n| n.checked_shl(shift).filter(|b| b >> shift == n))
+        .filter(|b| (1 << 20..=1 << 40).contains(b))
+        .ok_or_else(|| {
+            anyhow!("option {k}={v}: expected a size from 1M to 1T, e.g. {k}=256M or {k}=1G (a bare number is MiB)")
+        })
+}
+
+/// Every option `parse_options` knows, for suggestions.
+const KNOWN: &[&str] = &[
+    "endpoint",
+    "region",
+    "profile",
+    "attr_timeout",
+    "entry_timeout",
+    "ro",
+    "allow_other",
+    "allow_root",
+    "mandatory_locks",
+    "session_ttl",
+    "create",
+    "writeback_cache",
+    "no_writeback_cache",
+    "threads",
+    "log",
+    "nonempty",
+    "write_buffer",
+    "block_cache",
+];
+
+/// The known option nearest to a mistyped one, if one is near enough.
+fn nearest(item: &str) -> Option<&'static str> {
+    let key = item.split('=').next().unwrap_or(item);
+    KNOWN
+        .iter()
+        .chain(IGNORED)
+        .map(|k| (strsim::damerau_levenshtein(key, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k)
 }
 
 pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
@@ -140,10 +189,17 @@ pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
         }
     }
     if !unknown.is_empty() {
+        let named: Vec<String> = unknown
+            .iter()
+            .map(|u| match nearest(u) {
+                Some(k) => format!("{u} (did you mean {k}?)"),
+                None => u.clone(),
+            })
+            .collect();
         bail!(
             "unknown mount option{} {}; see `dynamofs mount --help` for the list",
             if unknown.len() > 1 { "s" } else { "" },
-            unknown.join(", ")
+            named.join(", ")
         );
     }
     Ok(o)
@@ -333,6 +389,13 @@ async fn serve(
     let mut unmounter = session.unmount_callable();
     if std::env::var_os(READY_ENV).is_some() {
         println!("{READY}");
+    } else {
+        // -f: the terminal is the log; say once that the mount is usable.
+        eprintln!(
+            "dynamofs: mounted {source} on {}; serving in the foreground (umount {} or Ctrl-C to stop)",
+            dir.display(),
+            dir.display()
+        );
     }
     tracing::info!("serving {source} on {}", dir.display());
     let served = tokio::task::spawn_blocking(move || session.run());
@@ -435,4 +498,50 @@ fn unmount(u: &mut fuser::SessionUnmounter, dir: &str) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(o: &str) -> anyhow::Result<Options> {
+        parse_options(&[o.to_string()])
+    }
+
+    #[test]
+    fn sizes_take_units() {
+        let wb = |v: &str| parsed(&format!("write_buffer={v}")).map(|o| o.write_buffer);
+        assert_eq!(wb("256").ok(), Some(Some(256 << 20)));
+        assert_eq!(wb("256M").ok(), Some(Some(256 << 20)));
+        assert_eq!(wb("1G").ok(), Some(Some(1 << 30)));
+        assert_eq!(wb("2GiB").ok(), Some(Some(2 << 30)));
+        assert_eq!(wb("4096k").ok(), Some(Some(4 << 20)));
+        for bad in ["0", "512K", "2T", "lots", "1.5G", ""] {
+            let e = wb(bad).expect_err(bad).to_string();
+            assert!(e.contains("expected a size"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_mistyped_option_gets_a_suggestion() {
+        let e = parsed("write_bufer=1G").expect_err("unknown").to_string();
+        assert!(
+            e.contains("write_bufer=1G (did you mean write_buffer?)"),
+            "{e}"
+        );
+        let e = parsed("allow_others").expect_err("unknown").to_string();
+        assert!(e.contains("did you mean allow_other?"), "{e}");
+        let e = parsed("zzzzzz").expect_err("unknown").to_string();
+        assert!(!e.contains("did you mean"), "{e}");
+    }
+
+    #[test]
+    fn every_suggestion_is_an_option() {
+        for k in KNOWN {
+            let with_value = ["1", "x", "/tmp/dynamofs-test.log"]
+                .iter()
+                .any(|v| parsed(&format!("{k}={v}")).is_ok());
+            assert!(parsed(k).is_ok() || with_value, "{k} is not parsed");
+        }
+    }
 }
