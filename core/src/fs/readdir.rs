@@ -85,6 +85,12 @@ pub struct DirHandle {
 }
 
 impl DirHandle {
+    /// Entries the handle holds now: about a page, whatever the size of
+    /// the directory (what keeps a listing's memory bounded).
+    pub fn held(&self) -> usize {
+        self.window.len()
+    }
+
     fn new(ino: u64, parent: u64) -> DirHandle {
         let dot = |name: &[u8], ino| DirEntry {
             name: name.to_vec(),
