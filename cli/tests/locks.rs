@@ -229,7 +229,63 @@ except OSError:
     let _ = h.wait();
 }
 
+/// A process that closes a descriptor (its locks go with the close) and
+/// at once locks through another one keeps that new lock: the kernel sends
+/// the first descriptor's release without waiting, and when it arrives it
+/// must not drop locks taken since (the chaos run lost spool records so).
+fn a_late_release_keeps_newer_locks(kind: Kind) {
+    let store = Store::new(kind);
+    let a = Mount::new(&store, &[]);
+    let b = Mount::new(&store, &[]);
+    std::fs::write(a.path("f"), b"0123456789").expect("write");
+    std::thread::sleep(Duration::from_millis(1200));
+    let script = r#"
+import fcntl, os, sys
+p = sys.argv[1]
+for _ in range(int(sys.argv[2])):
+    fd = os.open(p, os.O_RDWR)
+    fcntl.lockf(fd, fcntl.LOCK_EX)
+    fcntl.lockf(fd, fcntl.LOCK_UN)
+    os.close(fd)
+    kept = os.open(p, os.O_RDWR)
+    fcntl.lockf(kept, fcntl.LOCK_EX)
+    print("held", flush=True)
+    sys.stdin.readline()
+    os.close(kept)
+"#;
+    let rounds = 30;
+    let mut h = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(a.path("f"))
+        .arg(rounds.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut out = std::io::BufReader::new(h.stdout.take().expect("stdout"));
+    for round in 0..rounds {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).expect("read");
+        assert_eq!(line.trim(), "held");
+        // Time for the closed descriptor's release to arrive.
+        std::thread::sleep(Duration::from_millis(150));
+        assert!(
+            try_lock(&b.path("f"), "lockf").starts_with("busy"),
+            "round {round}: the lock went with an older descriptor's release"
+        );
+        h.stdin
+            .as_mut()
+            .expect("stdin")
+            .write_all(b"next\n")
+            .expect("tell");
+    }
+    drop(h.stdin.take());
+    let _ = h.wait();
+}
+
 common::both!(
+    a_late_release_keeps_newer_locks,
     shared_locks,
     killed_mount_loses_its_locks,
     mandatory_locks,

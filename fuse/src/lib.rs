@@ -49,11 +49,14 @@ pub struct Adapter {
     opts: MountOptions,
     dirs: Arc<Mutex<DirMap>>,
     next_dir: AtomicU64,
-    /// Lock owners that asked for locks through each open file. An open
-    /// file description's own (OFD) locks have the description as their
-    /// owner, and the kernel sends no unlock when it goes: its release
-    /// drops them. Classic locks taken through it are gone by then (each
-    /// close flushed its process's), so releasing every owner is exact.
+    /// Lock owners that asked for locks through each open file and were
+    /// not seen closing it. An open file description's own (OFD) locks
+    /// have the description as their owner, and the kernel sends no unlock
+    /// when it goes: its release drops them. A process's classic locks are
+    /// dropped by the flush of its close, which names it, so it leaves the
+    /// set then: the release comes later (the kernel sends it without
+    /// waiting), when the process may hold a new lock through another
+    /// descriptor, which must stay.
     lock_owners: Arc<Mutex<HashMap<u64, HashSet<u64>>>>,
 }
 
@@ -517,6 +520,11 @@ impl fuser::Filesystem for Adapter {
         lock_owner: LockOwner,
         reply: ReplyEmpty,
     ) {
+        if let Ok(mut m) = self.lock_owners.lock() {
+            if let Some(owners) = m.get_mut(&fh.0) {
+                owners.remove(&lock_owner.0);
+            }
+        }
         let fs = Arc::clone(&self.fs);
         let locks = self.locks.clone();
         tracing::debug!(ino = ino.0, owner = lock_owner.0, "flush");
