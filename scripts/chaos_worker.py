@@ -717,6 +717,15 @@ class Worker:
             except OSError as e:
                 if e.errno in self.RACE_OK:
                     self.count(kind + "_" + errno.errorcode[e.errno])
+                elif e.errno == errno.ELOOP and kind == "rename_dir":
+                    # The kernel's own check (d_splice_alias): this mount's
+                    # entry cache, up to entry_timeout old, still shows the
+                    # tree as it was before other mounts moved directories,
+                    # and in that picture the move would make a loop. The
+                    # store's tree is never cyclic (fsck and the walk above
+                    # check). SEMANTICS.md says so; counted, not a finding.
+                    self.log("eloop", op=kind)
+                    self.count("stale_cache_eloop")
                 elif e.errno == errno.ESTALE:
                     # Allowed nowhere in SEMANTICS.md: the kernel is meant
                     # to look the name up again. Counted and reported.

@@ -13,8 +13,10 @@ use std::time::{Duration, Instant};
 use dynamofs_core::caller::Caller;
 use dynamofs_core::check::check;
 use dynamofs_core::fs::{Fs, FsOptions, OpenMode, SetAttr};
+use dynamofs_core::locks::{LockRequest, LockType, Locks};
 use dynamofs_core::mkfs::{mkfs, MkfsOptions};
 use dynamofs_core::schema::ROOT_INO;
+use dynamofs_core::session::{Session, DEFAULT_TTL};
 use dynamofs_core::store::{self, Counters, RequestKind, Store};
 
 const BS: usize = 64 << 10;
@@ -220,7 +222,41 @@ async fn truncated_elsewhere_meanwhile(backend: Arc<dyn Store>) {
     }
 }
 
+/// Data under a lock this client holds goes at the unlock or close, as
+/// before write-behind: never from a request a stall could hold back past
+/// the lease.
+async fn locked_writers_wait_for_the_unlock(backend: Arc<dyn Store>) {
+    let (fs, n) = fresh(Arc::clone(&backend)).await;
+    let session = Session::register(Arc::clone(fs.store()), "/mnt/behind", DEFAULT_TTL)
+        .await
+        .expect("session");
+    let locks = Arc::new(Locks::new(session));
+    fs.attach_locks(Arc::clone(&locks));
+    let (ino, fh) = create(&fs, b"locked").await;
+    locks
+        .setlk(
+            ino,
+            &LockRequest::posix(LockType::Write, 0, u64::MAX, 7, 4321),
+        )
+        .await
+        .expect("lock");
+    n.reset();
+    let data = pattern(6 * BS, 6);
+    fs.write(fh, 0, &data).await.expect("write");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        puts(&n),
+        0,
+        "nothing sent under the lock: {:?}",
+        n.snapshot()
+    );
+    fs.release(fh).await.expect("close");
+    assert_eq!(puts(&n), 6, "{:?}", n.snapshot());
+    assert_eq!(read_back(&backend, ino).await, data);
+}
+
 both_stores!(
+    locked_writers_wait_for_the_unlock,
     sequential_blocks_go_ahead,
     random_blocks_wait_for_the_flush,
     rewritten_in_flight_keeps_the_last_bytes,

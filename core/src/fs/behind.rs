@@ -8,7 +8,8 @@
 //! has written the size that covers it: if another client truncated the
 //! file meanwhile (a new generation), the flush writes it again under the
 //! new generation, as it does every dirty block. Sending is only ever an
-//! early copy; the flush decides what the file holds.
+//! early copy; the flush decides what the file holds. A file this client
+//! holds a lock on sends nothing ahead (see `Fs::send_ahead`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -107,7 +107,15 @@ impl Fs {
     /// sequential (it continues the last write, or covers whole blocks):
     /// a random writer may well come back to a block, and each early send
     /// of it would be a request more.
+    ///
+    /// Not under a lock this client holds on the file: data a lock
+    /// protects goes at the unlock, as before, never from a request that
+    /// a stall past the lease could hold back and let land after another
+    /// client took the lock over (the flush at unlock answers EIO then).
     async fn send_ahead(&self, f: &mut OpenFile, offset: u64, end: u64, sequential: bool) {
+        if self.locks.get().is_some_and(|l| l.holds(f.ino)) {
+            return;
+        }
         let bs = self.bs();
         for i in offset / bs..end / bs {
             let whole = offset <= i * bs;
