@@ -10,12 +10,41 @@ use std::time::{Duration, Instant};
 
 use common::{holder, release, try_lock, Kind, Mount, Store};
 
-fn shared_locks(kind: Kind) {
+/// One store, two mounts of it, and a file `f` both see (past the
+/// attribute time).
+fn two_mounts(kind: Kind) -> (Store, Mount, Mount) {
     let store = Store::new(kind);
     let a = Mount::new(&store, &[]);
     let b = Mount::new(&store, &[]);
     std::fs::write(a.path("f"), b"0123456789").expect("write");
     std::thread::sleep(Duration::from_millis(1200));
+    (store, a, b)
+}
+
+/// A Python script talking over its stdin and stdout.
+fn spawn_script(
+    script: &str,
+    args: &[&std::ffi::OsStr],
+) -> (std::process::Child, impl FnMut() -> String) {
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let said = move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).expect("read");
+        line.trim().to_string()
+    };
+    (child, said)
+}
+
+fn shared_locks(kind: Kind) {
+    let (_store, a, b) = two_mounts(kind);
     // fcntl: a conflict across mounts, and F_GETLK names the holder.
     let h = holder(&a.path("f"), "lockf");
     let pid = h.id();
@@ -140,11 +169,7 @@ fn mandatory_locks(kind: Kind) {
 /// in another mount, and go at the description's last close even while
 /// the process that took them lives on.
 fn ofd_locks_belong_to_the_open_file(kind: Kind) {
-    let store = Store::new(kind);
-    let a = Mount::new(&store, &[]);
-    let b = Mount::new(&store, &[]);
-    std::fs::write(a.path("f"), b"0123456789").expect("write");
-    std::thread::sleep(Duration::from_millis(1200));
+    let (_store, a, b) = two_mounts(kind);
     let script = r#"
 import fcntl, os, struct, sys
 def ofd(fd, cmd, typ):
@@ -167,20 +192,8 @@ os.close(fd)
 print("closed", flush=True)
 sys.stdin.readline()
 "#;
-    let mut h = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(a.path("f"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut out = std::io::BufReader::new(h.stdout.take().expect("stdout"));
-    let mut said = || {
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut out, &mut line).expect("read");
-        line.trim().to_string()
-    };
+    let f = a.path("f");
+    let (mut h, mut said) = spawn_script(script, &[f.as_os_str()]);
     assert_eq!(said(), "locked");
     let ofd_try = r#"
 import fcntl, os, struct, sys
@@ -234,11 +247,7 @@ except OSError:
 /// the first descriptor's release without waiting, and when it arrives it
 /// must not drop locks taken since (the chaos run lost spool records so).
 fn a_late_release_keeps_newer_locks(kind: Kind) {
-    let store = Store::new(kind);
-    let a = Mount::new(&store, &[]);
-    let b = Mount::new(&store, &[]);
-    std::fs::write(a.path("f"), b"0123456789").expect("write");
-    std::thread::sleep(Duration::from_millis(1200));
+    let (_store, a, b) = two_mounts(kind);
     let script = r#"
 import fcntl, os, sys
 p = sys.argv[1]
@@ -254,20 +263,10 @@ for _ in range(int(sys.argv[2])):
     os.close(kept)
 "#;
     let rounds = 30;
-    let mut h = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(a.path("f"))
-        .arg(rounds.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut out = std::io::BufReader::new(h.stdout.take().expect("stdout"));
+    let (f, n) = (a.path("f"), rounds.to_string());
+    let (mut h, mut said) = spawn_script(script, &[f.as_os_str(), n.as_ref()]);
     for round in 0..rounds {
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut out, &mut line).expect("read");
-        assert_eq!(line.trim(), "held");
+        assert_eq!(said(), "held");
         // Time for the closed descriptor's release to arrive.
         std::thread::sleep(Duration::from_millis(150));
         assert!(
