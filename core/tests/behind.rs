@@ -223,8 +223,8 @@ async fn truncated_elsewhere_meanwhile(backend: Arc<dyn Store>) {
 }
 
 /// Data under a lock this client holds goes at the unlock or close, as
-/// before write-behind: never from a request a stall could hold back past
-/// the lease.
+/// before write-behind, fenced by the lock: never from a plain request a
+/// stall could hold back past the lease.
 async fn locked_writers_wait_for_the_unlock(backend: Arc<dyn Store>) {
     let (fs, n) = fresh(Arc::clone(&backend)).await;
     let session = Session::register(Arc::clone(fs.store()), "/mnt/behind", DEFAULT_TTL)
@@ -251,7 +251,15 @@ async fn locked_writers_wait_for_the_unlock(backend: Arc<dyn Store>) {
         n.snapshot()
     );
     fs.release(fh).await.expect("close");
-    assert_eq!(puts(&n), 6, "{:?}", n.snapshot());
+    // At the close: the six blocks in one transaction fenced by the lock
+    // (see tests/fence.rs), then the size, fenced too.
+    assert_eq!(puts(&n), 0, "{:?}", n.snapshot());
+    assert_eq!(
+        n.get(RequestKind::TransactWriteItems).items,
+        9,
+        "{:?}",
+        n.snapshot()
+    );
     assert_eq!(read_back(&backend, ino).await, data);
 }
 

@@ -26,22 +26,8 @@ impl Fs {
     /// they wrote under may be held by another client now, whose data must
     /// not be overwritten with this client's.
     pub async fn lose_handles(&self, ino: u64) {
-        let fhs: Vec<u64> = self
-            .files
-            .handles
-            .lock()
-            .map(|m| {
-                m.iter()
-                    .filter(|(_, h)| h.ino == ino)
-                    .map(|(fh, _)| *fh)
-                    .collect()
-            })
-            .unwrap_or_default();
-        if fhs.is_empty() {
+        if !self.mark_lost(ino) {
             return;
-        }
-        if let Ok(mut l) = self.files.lost.lock() {
-            l.extend(fhs);
         }
         let file = self.open_file_of(ino);
         if let Some(file) = file {
@@ -54,6 +40,66 @@ impl Fs {
             }
             self.discard_locked(&mut f).await;
         }
+    }
+
+    /// Mark every handle now open on `ino` as failed (EIO until closed).
+    /// Returns whether there was one.
+    fn mark_lost(&self, ino: u64) -> bool {
+        let fhs = self.handles_of(ino);
+        if fhs.is_empty() {
+            return false;
+        }
+        if let Ok(mut l) = self.files.lost.lock() {
+            l.extend(fhs);
+        }
+        true
+    }
+
+    fn handles_of(&self, ino: u64) -> Vec<u64> {
+        self.files
+            .handles
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, h)| h.ino == ino)
+                    .map(|(fh, _)| *fh)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The session under which this client holds locks on `ino`, if any.
+    pub(super) fn lock_session(&self, ino: u64) -> Option<String> {
+        self.locks
+            .get()
+            .filter(|l| l.holds(ino))
+            .map(|l| l.session_id())
+    }
+
+    /// After a flush's fence failed (the session no longer has locks on
+    /// `ino`): whether the locks were taken away (this client still
+    /// believes it holds them, or its lease was just found lost), rather
+    /// than let go by this client itself.
+    pub(super) fn taken_over(&self, ino: u64) -> bool {
+        if self.lock_session(ino).is_some() {
+            return true;
+        }
+        let fhs = self.handles_of(ino);
+        self.files
+            .lost
+            .lock()
+            .is_ok_and(|l| fhs.iter().any(|fh| l.contains(fh)))
+    }
+
+    /// Another client took over this client's locks on an open file: its
+    /// handles fail, what they buffered goes, and this client stops
+    /// believing it holds locks there.
+    pub(super) async fn lose_locked_data(&self, f: &mut OpenFile) {
+        self.mark_lost(f.ino);
+        if let Some(l) = self.locks.get() {
+            l.taken_away(f.ino);
+        }
+        self.discard_locked(f).await;
     }
 
     /// Take the store's view of an open file's size and data generation,
@@ -137,6 +183,11 @@ impl Fs {
     pub async fn settle_lost_lease(&self) {
         let _one = self.settling.lock().await;
         if let Some(locks) = self.locks.get() {
+            // Handles fail before the locks are forgotten: a flush whose
+            // fence fails meanwhile must see them taken away, not let go.
+            for ino in locks.held_inodes() {
+                self.mark_lost(ino);
+            }
             for ino in locks.lease_lost() {
                 self.lose_handles(ino).await;
             }

@@ -60,6 +60,9 @@ pub(super) struct OpenFile {
     pub(super) last_end: u64,
     /// Full blocks sent ahead of the flush.
     pub(super) behind: super::behind::WriteBehind,
+    /// The session under whose locks buffered data was written: the flush
+    /// stores it only while that session still holds locks on the inode.
+    pub(super) fence: Option<String>,
     /// Size or mtime changed since the last flush.
     pub(super) changed: bool,
     /// This client created the file and has held it open since: attribute
@@ -89,6 +92,7 @@ impl OpenFile {
             written_end: 0,
             last_end: 0,
             behind: Default::default(),
+            fence: None,
             changed: false,
             created: false,
             pending: None,

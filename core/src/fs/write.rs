@@ -18,7 +18,9 @@ use tokio::task::JoinSet;
 
 use crate::error::{posix, Errno, FsError, FsResult};
 use crate::schema::attr;
-use crate::store::{Change, CmpOp, Cond, Store, StoreError, Table, Token, Value, Write};
+use crate::store::{
+    Change, CmpOp, Cond, Store, StoreError, Table, Token, Value, Write, MAX_TRANSACTION_ITEMS,
+};
 use crate::superblock::now_ns;
 
 use super::block::{self, block_key};
@@ -29,6 +31,40 @@ use super::Fs;
 
 /// Largest block written in one transaction with the inode's size.
 const TOGETHER_MAX: usize = 8 << 10;
+/// Most block bytes in one fenced transaction (DynamoDB takes 4 MB).
+const FENCED_BYTES: usize = 3 << 20;
+
+/// The check that fences a write of data buffered under this client's
+/// locks: the session still has locks on the inode (its lock index item,
+/// which every change that takes a session's last lock there deletes in
+/// the same transaction). First in each transaction, so that it is the
+/// failure reported when it fails.
+fn fence_check(session: &str, ino: u64) -> Write {
+    Write::Check {
+        table: Table::Meta,
+        key: crate::locks::index_key(session, ino),
+        cond: Cond::Exists,
+    }
+}
+
+/// Why a flush stopped short.
+enum Unstored {
+    /// The fence failed: this session no longer has locks on the inode.
+    Fence,
+    Error(FsError),
+}
+
+impl From<FsError> for Unstored {
+    fn from(e: FsError) -> Unstored {
+        Unstored::Error(e)
+    }
+}
+
+impl From<StoreError> for Unstored {
+    fn from(e: StoreError) -> Unstored {
+        Unstored::Error(e.into())
+    }
+}
 
 /// The one block a flush has left to write, encoded, if it is small
 /// enough to go in the same transaction as the size.
@@ -49,6 +85,9 @@ impl Fs {
         }
         self.writable()?;
         let mut f = h.file.lock().await;
+        if let Some(id) = self.lock_session(f.ino) {
+            f.fence.get_or_insert(id);
+        }
         // Checked under the file's lock, which the final flush takes too:
         // a write either lands before that flush or fails.
         if self.files.stopped.load(Ordering::SeqCst) {
@@ -113,7 +152,7 @@ impl Fs {
     /// a stall past the lease could hold back and let land after another
     /// client took the lock over (the flush at unlock answers EIO then).
     async fn send_ahead(&self, f: &mut OpenFile, offset: u64, end: u64, sequential: bool) {
-        if self.locks.get().is_some_and(|l| l.holds(f.ino)) {
+        if f.fence.is_some() || self.lock_session(f.ino).is_some() {
             return;
         }
         let bs = self.bs();
@@ -251,6 +290,52 @@ impl Fs {
             moved = at != f.append_base();
             self.place_appends(f, at).await?;
         }
+        // Data written under this client's locks is stored only while the
+        // session still holds them: a flush that a stall held back past
+        // the lease must not land over the next holder's writes.
+        let mut fence = f.fence.clone().or_else(|| self.lock_session(f.ino));
+        loop {
+            match self.store_buffered(f, fence.as_deref(), moved).await {
+                Ok(()) => {
+                    f.fence = None;
+                    return Ok(());
+                }
+                Err(Unstored::Error(e)) => return Err(e),
+                Err(Unstored::Fence) if self.taken_over(f.ino) => {
+                    tracing::error!(
+                        ino = f.ino,
+                        "another client took over this client's lock on the file \
+                         (it judged this one dead); dropping the data written under it"
+                    );
+                    self.lose_locked_data(f).await;
+                    return Err(posix(
+                        Errno::EIO,
+                        format!(
+                            "inode {}: this client's lock on it was taken over by another \
+                             client after its lease lapsed; what was written under the lock \
+                             is not stored (open the file again)",
+                            f.ino
+                        ),
+                    ));
+                }
+                // This client let go of the locks itself (an unlock raced a
+                // write): what is left is unlocked data, stored as such.
+                Err(Unstored::Fence) => {
+                    f.fence = None;
+                    fence = None;
+                }
+            }
+        }
+    }
+
+    /// Write the dirty blocks (in parallel), then the inode's size and
+    /// times, under `fence` when given.
+    async fn store_buffered(
+        &self,
+        f: &mut OpenFile,
+        fence: Option<&str>,
+        moved: bool,
+    ) -> Result<(), Unstored> {
         let blocks = std::mem::take(&mut f.dirty);
         let bytes = f.dirty_bytes;
         self.sub_dirty(f, bytes);
@@ -277,7 +362,7 @@ impl Fs {
                 let left = blocks
                     .iter()
                     .filter(|(i, _)| !f.behind.stored_under(**i, generation));
-                if let Err(e) = self.put_blocks(f.ino, generation, left).await {
+                if let Err(e) = self.put_blocks(f.ino, generation, left, fence).await {
                     restore(f, blocks);
                     return Err(e);
                 }
@@ -299,7 +384,17 @@ impl Fs {
                 changes.push(Change::set(attr::MTIME, Value::N(t)));
             }
             changes.push(Change::set(attr::CTIME, Value::N(ctime)));
-            let w = Write::Update {
+            let mut writes: Vec<Write> =
+                fence.map(|id| fence_check(id, f.ino)).into_iter().collect();
+            if let Some((i, attrs)) = together.take() {
+                writes.push(Write::Put {
+                    table: Table::Blocks,
+                    key: block_key(f.ino, f.generation, i),
+                    attrs,
+                    cond: None,
+                });
+            }
+            writes.push(Write::Update {
                 table: Table::Meta,
                 key: crate::inode::inode_key(f.ino),
                 changes,
@@ -309,28 +404,10 @@ impl Fs {
                     generation_is(f.generation),
                     Cond::cmp(attr::SIZE, CmpOp::Le, Value::N(f.size as i64)),
                 ])),
-            };
-            let written = match together.take() {
-                Some((i, attrs)) => {
-                    let put = Write::Put {
-                        table: Table::Blocks,
-                        key: block_key(f.ino, f.generation, i),
-                        attrs,
-                        cond: None,
-                    };
-                    match self.store.transact(&[put, w], &Token::fresh()).await {
-                        // Nothing was written: the block goes on its own
-                        // from now on.
-                        Err(StoreError::ConditionFailed { .. }) => {
-                            Err(StoreError::ConditionFailed {
-                                index: Some(1),
-                                key: crate::inode::inode_key(f.ino),
-                            })
-                        }
-                        r => r,
-                    }
-                }
-                None => self.store.write(&w).await,
+            });
+            let written = match writes.as_slice() {
+                [w] => self.store.write(w).await,
+                _ => self.store.transact(&writes, &Token::fresh()).await,
             };
             match written {
                 Ok(()) => {
@@ -371,6 +448,12 @@ impl Fs {
                     }
                     return Ok(());
                 }
+                Err(StoreError::ConditionFailed { index: Some(0), .. }) if fence.is_some() => {
+                    restore(f, blocks);
+                    return Err(Unstored::Fence);
+                }
+                // The inode's condition (a block that rode along failed
+                // with it and goes on its own from now on).
                 Err(StoreError::ConditionFailed { .. }) => {
                     // Another client truncated to zero meanwhile (a new
                     // generation: write the blocks again under it), or
@@ -379,7 +462,7 @@ impl Fs {
                         Ok(n) => n,
                         Err(e) => {
                             restore(f, blocks);
-                            return Err(e);
+                            return Err(e.into());
                         }
                     };
                     if node.inode.generation != f.generation {
@@ -390,7 +473,7 @@ impl Fs {
                     f.ctime = f.ctime.max(node.inode.ctime);
                     if let Err(e) = tries.again().await {
                         restore(f, blocks);
-                        return Err(e);
+                        return Err(e.into());
                     }
                 }
                 Err(e) => {
@@ -422,37 +505,67 @@ impl Fs {
         self.collect_generation_later(ino, generation, last + 1);
     }
 
+    /// Store blocks, in parallel: plain puts, or under `fence` in
+    /// transactions that each carry its check (twice the write units, so
+    /// only for data a lock protects).
     async fn put_blocks<'a>(
         &self,
         ino: u64,
         generation: u64,
         blocks: impl Iterator<Item = (&'a u64, &'a Vec<u8>)>,
-    ) -> FsResult<()> {
+        fence: Option<&str>,
+    ) -> Result<(), Unstored> {
         let limit = Arc::new(Semaphore::new(PARALLEL_WRITES));
         let mut set = JoinSet::new();
+        let mut groups: Vec<Vec<Write>> = Vec::new();
+        let mut bytes = 0usize;
         for (i, data) in blocks {
-            let store: Arc<dyn Store> = Arc::clone(&self.store);
             let w = Write::Put {
                 table: Table::Blocks,
                 key: block_key(ino, generation, *i),
                 attrs: block::encode(data, self.compress()),
                 cond: None,
             };
+            match (fence, groups.last_mut()) {
+                (Some(_), Some(g))
+                    if g.len() < MAX_TRANSACTION_ITEMS && bytes + data.len() <= FENCED_BYTES =>
+                {
+                    g.push(w)
+                }
+                (Some(id), _) => {
+                    bytes = 0;
+                    groups.push(vec![fence_check(id, ino), w]);
+                }
+                (None, _) => groups.push(vec![w]),
+            }
+            bytes += data.len();
+        }
+        for g in groups {
+            let store: Arc<dyn Store> = Arc::clone(&self.store);
             let permit = Arc::clone(&limit).acquire_owned().await;
             set.spawn(async move {
                 let _permit = permit;
-                store.write(&w).await
+                match g.as_slice() {
+                    [w] => store.write(w).await,
+                    _ => store.transact(&g, &Token::fresh()).await,
+                }
             });
         }
         let mut first_err = None;
         while let Some(r) = set.join_next().await {
             let r = r.map_err(|e| FsError::Corrupt(format!("block writer failed: {e}")))?;
-            if let Err(e) = r {
-                first_err.get_or_insert(e);
+            match r {
+                Ok(()) => {}
+                Err(StoreError::ConditionFailed { index: Some(0), .. }) if fence.is_some() => {
+                    first_err = Some(Unstored::Fence)
+                }
+                Err(e) => {
+                    first_err.get_or_insert(e.into());
+                }
             }
         }
         match first_err {
-            Some(e) => Err(e.into()),
+            Some(e) => Err(e),
             None => Ok(()),
         }
     }
@@ -468,6 +581,7 @@ impl Fs {
         self.sub_dirty(f, bytes);
         f.dirty.clear();
         f.appended.clear();
+        f.fence = None;
         f.changed = false;
         f.pending = None;
         f.written_end = 0;

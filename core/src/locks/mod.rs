@@ -216,6 +216,25 @@ impl Locks {
         held
     }
 
+    /// The inodes where this client may hold locks.
+    pub fn held_inodes(&self) -> Vec<u64> {
+        self.local
+            .lock()
+            .map(|m| m.iter().filter(|(_, l)| l.held).map(|(i, _)| *i).collect())
+            .unwrap_or_default()
+    }
+
+    /// Another client dropped this session's locks on `ino` (it judged the
+    /// session dead): stop believing they are held.
+    pub fn taken_away(&self, ino: u64) {
+        if let Ok(mut m) = self.local.lock() {
+            if let Some(l) = m.get_mut(&ino) {
+                l.held = false;
+            }
+            m.retain(|_, l| l.held || Arc::strong_count(&l.gate) > 1);
+        }
+    }
+
     /// Whether this client may hold locks on `ino`.
     pub fn holds(&self, ino: u64) -> bool {
         self.local
