@@ -58,6 +58,9 @@ _dynamofs() {
             dynamofs,stats)
                 cmd="dynamofs__subcmd__stats"
                 ;;
+            dynamofs,status)
+                cmd="dynamofs__subcmd__status"
+                ;;
             dynamofs__subcmd__help,cat)
                 cmd="dynamofs__subcmd__help__subcmd__cat"
                 ;;
@@ -100,6 +103,9 @@ _dynamofs() {
             dynamofs__subcmd__help,stats)
                 cmd="dynamofs__subcmd__help__subcmd__stats"
                 ;;
+            dynamofs__subcmd__help,status)
+                cmd="dynamofs__subcmd__help__subcmd__status"
+                ;;
             dynamofs__subcmd__help__subcmd__lock,break)
                 cmd="dynamofs__subcmd__help__subcmd__lock__subcmd__break"
                 ;;
@@ -131,7 +137,7 @@ _dynamofs() {
 
     case "${cmd}" in
         dynamofs)
-            opts="-v -q -h -V --endpoint --profile --verbose --quiet --help --version mkfs mount fsck ls cp cat mkdir rm mv stat lock stats generate-docs help"
+            opts="-v -q -h -V --endpoint --profile --verbose --quiet --help --version mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -253,7 +259,7 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__help)
-            opts="mkfs mount fsck ls cp cat mkdir rm mv stat lock stats generate-docs help"
+            opts="mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -477,6 +483,20 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -821,6 +841,28 @@ _dynamofs() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__status)
+            opts="-v -q -h -V --json --endpoint --profile --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

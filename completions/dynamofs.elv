@@ -40,6 +40,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand stat 'Show what stat(2) says of files in a file system, without mounting it.'
             cand lock 'List the locks held on a file system, and break them.'
             cand stats 'Show what a file system holds, which mounts use it, and what it costs.'
+            cand status 'Show a file system''s settings, tables and mounts, without a scan.'
             cand generate-docs 'Write shell completions and man pages (scripts/gen-docs runs this)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -285,6 +286,19 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dynamofs;status'= {
+            cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
+            cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
+            cand --json 'Print a machine-readable report (JSON)'
+            cand -v 'More detail: -v shows debug logs and full error chains'
+            cand --verbose 'More detail: -v shows debug logs and full error chains'
+            cand -q 'Print only errors; no progress display'
+            cand --quiet 'Print only errors; no progress display'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'dynamofs;generate-docs'= {
             cand --out 'Where completions/ and man/ are written (the repository root)'
             cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
@@ -311,6 +325,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand stat 'Show what stat(2) says of files in a file system, without mounting it.'
             cand lock 'List the locks held on a file system, and break them.'
             cand stats 'Show what a file system holds, which mounts use it, and what it costs.'
+            cand status 'Show a file system''s settings, tables and mounts, without a scan.'
             cand generate-docs 'Write shell completions and man pages (scripts/gen-docs runs this)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -343,6 +358,8 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
         &'dynamofs;help;lock;break'= {
         }
         &'dynamofs;help;stats'= {
+        }
+        &'dynamofs;help;status'= {
         }
         &'dynamofs;help;generate-docs'= {
         }

@@ -50,6 +50,7 @@ pub enum Command {
     Stat(crate::commands::files::StatArgs),
     Lock(crate::commands::lock::LockArgs),
     Stats(crate::commands::stats::StatsArgs),
+    Status(crate::commands::status::StatusArgs),
     #[command(hide = true)]
     GenerateDocs(GenerateDocsArgs),
 }

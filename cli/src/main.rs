@@ -42,6 +42,7 @@ fn main() -> ExitCode {
             Command::Stat(a) => commands::files::run_stat(&cli.global, a, &printer).await,
             Command::Lock(a) => commands::lock::run(&cli.global, a, &printer).await,
             Command::Stats(a) => commands::stats::run(&cli.global, a, &printer).await,
+            Command::Status(a) => commands::status::run(&cli.global, a, &printer).await,
             Command::GenerateDocs(a) => commands::docs::run(a),
         }
     });

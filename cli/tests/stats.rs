@@ -134,4 +134,82 @@ fn published_requests(kind: Kind) {
     rt.block_on(session.end());
 }
 
-common::both!(counts_and_sessions, published_requests);
+/// `dynamofs status` beside a live mount that holds a lock: the settings,
+/// both tables usable, the mount's session with the inode it locked; and
+/// no scan (the store counts what it was asked).
+fn status_without_a_scan(kind: Kind) {
+    let store = Store::new(kind);
+    let m = Mount::new(&store, &["session_ttl=3"]);
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(m.path("locked"))
+        .expect("create");
+    let _held = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).expect("flock");
+    let json = ok(&common::dynamofs(
+        &store,
+        &["status", store.source.as_str(), "--json"],
+    ));
+    assert_eq!(
+        py(
+            &json,
+            "d['block_size'] > 0, d['format'], d['tables']['metadata']['ready'], d['tables']['data']['ready']"
+        ),
+        "True 1 True True",
+        "{json}"
+    );
+    let mine = format!(
+        "[s for s in d['sessions'] if s['mountpoint'] == {:?}]",
+        m.dir.display().to_string()
+    );
+    assert_eq!(
+        py(
+            &json,
+            &format!("len({mine}), {mine}[0]['expired'], {mine}[0]['locked_inodes']")
+        ),
+        "1 False 1",
+        "{json}"
+    );
+    let billing = py(&json, "d['tables']['metadata']['billing']");
+    match kind {
+        Kind::Sqlite => assert_eq!(billing, "None"),
+        Kind::Moto => assert_eq!(billing, "on-demand"),
+    }
+    let text = ok(&common::dynamofs(
+        &store,
+        &["status", store.source.as_str()],
+    ));
+    for want in ["block size", "active", &m.dir.display().to_string()] {
+        assert!(text.contains(want), "`{want}` missing:\n{text}");
+    }
+
+    // What it asks of the store: no Scan, a handful of requests.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let counts = rt.block_on(async {
+        let opened = store.open().await;
+        let sb = dynamofs_core::superblock::Superblock::load(opened.store.as_ref())
+            .await
+            .expect("superblock");
+        opened.counters.reset();
+        dynamofs_core::status::gather(opened.store.as_ref(), sb)
+            .await
+            .expect("status");
+        opened.counters.snapshot()
+    });
+    let total: u64 = counts.iter().map(|(_, t)| t.requests).sum();
+    let scans: u64 = counts
+        .iter()
+        .filter(|(k, _)| *k == dynamofs_core::store::RequestKind::Scan)
+        .map(|(_, t)| t.requests)
+        .sum();
+    assert_eq!(scans, 0, "{counts:?}");
+    // Four describes, the sessions' Query, one Query per session.
+    assert!(total <= 8, "{counts:?}");
+}
+
+common::both!(
+    counts_and_sessions,
+    published_requests,
+    status_without_a_scan
+);

@@ -19,5 +19,6 @@ pub mod perm;
 pub mod schema;
 pub mod session;
 pub mod stats;
+pub mod status;
 pub mod store;
 pub mod superblock;

@@ -12,6 +12,7 @@ mod mount_log;
 mod mountpoint;
 mod remount;
 pub mod stats;
+pub mod status;
 pub mod target;
 
 use anyhow::Context;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+use dynamofs_core::session::SessionInfo;
 use dynamofs_core::stats::{self, Stats, Totals, ON_DEMAND_US_EAST_1};
 use dynamofs_core::store::{self as core_store, RequestKind};
 use dynamofs_core::superblock::now_ns;
@@ -107,7 +108,7 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-fn table_name(t: core_store::Table) -> &'static str {
+pub fn table_name(t: core_store::Table) -> &'static str {
     match t {
         core_store::Table::Meta => "metadata",
         core_store::Table::Blocks => "data",
@@ -293,22 +294,14 @@ fn report_json(
         .sessions
         .iter()
         .map(|s| {
-            let i = &s.info;
-            Json::obj([
-                ("id", Json::s(&i.id)),
-                ("host", Json::s(&i.host)),
-                ("pid", Json::U(i.pid.into())),
-                ("mountpoint", Json::s(&i.mountpoint)),
-                ("version", Json::s(&i.version)),
-                ("started_ns", Json::I(i.started)),
-                ("heartbeat_ns", Json::I(i.heartbeat)),
-                ("expires_ns", Json::I(i.expires)),
-                ("expired", Json::Bool(i.is_expired(now))),
-                (
-                    "requests",
+            let mut j = session_json(&s.info, now);
+            if let Json::O(fields) = &mut j {
+                fields.push((
+                    "requests".into(),
                     s.requests.as_deref().map_or(Json::Null, per_kind),
-                ),
-            ])
+                ));
+            }
+            j
         })
         .collect();
     let cost = stats::estimate(st, requests, &ON_DEMAND_US_EAST_1);
@@ -363,6 +356,21 @@ fn report_json(
 }
 
 /// Dollars, with the digits that matter for small sums.
+/// A session as `stats` and `status` print it in JSON.
+pub fn session_json(i: &SessionInfo, now: i64) -> Json {
+    Json::obj([
+        ("id", Json::s(&i.id)),
+        ("host", Json::s(&i.host)),
+        ("pid", Json::U(i.pid.into())),
+        ("mountpoint", Json::s(&i.mountpoint)),
+        ("version", Json::s(&i.version)),
+        ("started_ns", Json::I(i.started)),
+        ("heartbeat_ns", Json::I(i.heartbeat)),
+        ("expires_ns", Json::I(i.expires)),
+        ("expired", Json::Bool(i.is_expired(now))),
+    ])
+}
+
 fn usd(x: f64) -> String {
     if x == 0.0 || x >= 0.01 {
         format!("{x:.2}")

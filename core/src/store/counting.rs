@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use super::{
     item_size, BatchWrite, Billing, Item, Key, Page, Query, ScanPage, Store, StoreResult, Table,
-    TableState, Token, Write, MAX_BATCH_GET, MAX_BATCH_WRITE,
+    TableInfo, TableState, Token, Write, MAX_BATCH_GET, MAX_BATCH_WRITE,
 };
 
 /// Kinds of request, as DynamoDB names its operations.
@@ -303,6 +303,11 @@ impl<S: Store> Store for Counting<S> {
     async fn table_state(&self, table: Table) -> StoreResult<TableState> {
         self.counters.record(RequestKind::Admin, 1, 0, 0, 0);
         self.inner.table_state(table).await
+    }
+
+    async fn table_info(&self, table: Table) -> StoreResult<TableInfo> {
+        self.counters.record(RequestKind::Admin, 1, 0, 0, 0);
+        self.inner.table_info(table).await
     }
 
     async fn create_tables(&self, billing: Billing) -> StoreResult<()> {

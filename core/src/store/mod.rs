@@ -71,6 +71,12 @@ pub trait Store: Send + Sync {
     /// Whether each table exists, and with the expected key schema.
     async fn table_state(&self, table: Table) -> StoreResult<TableState>;
 
+    /// Billing and the store's own item count of a table (one describe, no
+    /// scan). Stores with nothing to say keep the default.
+    async fn table_info(&self, _table: Table) -> StoreResult<TableInfo> {
+        Ok(TableInfo::default())
+    }
+
     /// Create both tables and wait until they are usable.
     async fn create_tables(&self, billing: Billing) -> StoreResult<()>;
 
@@ -118,6 +124,9 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     async fn table_state(&self, table: Table) -> StoreResult<TableState> {
         (**self).table_state(table).await
+    }
+    async fn table_info(&self, table: Table) -> StoreResult<TableInfo> {
+        (**self).table_info(table).await
     }
     async fn create_tables(&self, billing: Billing) -> StoreResult<()> {
         (**self).create_tables(billing).await

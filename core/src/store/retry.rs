@@ -43,7 +43,7 @@ use rand::Rng;
 
 use super::{
     BatchWrite, Billing, Item, Key, Page, Query, ScanPage, Store, StoreError, StoreResult, Table,
-    TableState, Token, Write,
+    TableInfo, TableState, Token, Write,
 };
 
 /// Backoff policy.
@@ -234,6 +234,13 @@ impl<S: Store> Store for Retrying<S> {
     async fn table_state(&self, table: Table) -> StoreResult<TableState> {
         self.again("describe table", Effect::Reads, || {
             self.inner.table_state(table)
+        })
+        .await
+    }
+
+    async fn table_info(&self, table: Table) -> StoreResult<TableInfo> {
+        self.again("describe table", Effect::Reads, || {
+            self.inner.table_info(table)
         })
         .await
     }

@@ -422,6 +422,18 @@ pub enum Billing {
     Provisioned { read: i64, write: i64 },
 }
 
+/// What the store says of a table beyond its state, for `dynamofs status`:
+/// `None` where it has nothing to say (the embedded store bills nothing).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableInfo {
+    /// "on-demand", or "provisioned: R read / W write units".
+    pub billing: Option<String>,
+    /// Items and bytes as the store last counted them (DynamoDB: about
+    /// every six hours), read without a scan.
+    pub items: Option<u64>,
+    pub bytes: Option<u64>,
+}
+
 /// What `mkfs` finds where it would create the tables.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TableState {

@@ -20,8 +20,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, Delete, DeleteRequest, KeysAndAttributes, Put, PutRequest, TableStatus,
-    TransactWriteItem, Update, WriteRequest,
+    BillingMode, ConditionCheck, Delete, DeleteRequest, KeysAndAttributes, Put, PutRequest,
+    TableStatus, TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use tokio::task::JoinSet;
@@ -574,6 +574,34 @@ impl Store for DynamoStore {
             }
             (state, _) => Ok(state),
         }
+    }
+
+    async fn table_info(&self, table: Table) -> StoreResult<TableInfo> {
+        let Some(d) = self.describe(self.name(table)).await? else {
+            return Ok(TableInfo::default());
+        };
+        let provisioned = d.provisioned_throughput().map(|p| {
+            (
+                p.read_capacity_units().unwrap_or(0),
+                p.write_capacity_units().unwrap_or(0),
+            )
+        });
+        let mode = d.billing_mode_summary().and_then(|b| b.billing_mode());
+        let billing = match (mode, provisioned) {
+            (Some(BillingMode::PayPerRequest), _) => "on-demand".to_string(),
+            (_, Some((r, w))) if r > 0 || w > 0 => {
+                format!("provisioned: {r} read / {w} write units")
+            }
+            // No summary and no units: DynamoDB's default for tables
+            // created before billing modes existed is provisioned.
+            (Some(m), _) => m.as_str().to_lowercase(),
+            (None, _) => "on-demand".to_string(),
+        };
+        Ok(TableInfo {
+            billing: Some(billing),
+            items: d.item_count().and_then(|n| u64::try_from(n).ok()),
+            bytes: d.table_size_bytes().and_then(|n| u64::try_from(n).ok()),
+        })
     }
 
     async fn create_tables(&self, billing: Billing) -> StoreResult<()> {

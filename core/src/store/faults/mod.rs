@@ -25,7 +25,7 @@ use async_trait::async_trait;
 
 use super::{
     BatchWrite, Billing, Item, Key, Page, Query, ScanPage, Store, StoreError, StoreResult, Table,
-    TableState, Token, Write,
+    TableInfo, TableState, Token, Write,
 };
 
 pub use spec::{FaultSpec, FAULTS_ENV};
@@ -331,6 +331,10 @@ impl<S: Store> Store for Faults<S> {
 
     async fn table_state(&self, table: Table) -> StoreResult<TableState> {
         self.inner.table_state(table).await
+    }
+
+    async fn table_info(&self, table: Table) -> StoreResult<TableInfo> {
+        self.inner.table_info(table).await
     }
 
     async fn create_tables(&self, billing: Billing) -> StoreResult<()> {
