@@ -13,7 +13,6 @@ use dynamofs_core::caller::Caller;
 use dynamofs_core::check;
 use dynamofs_core::fs::{Fs, FsOptions, RenameFlags};
 use dynamofs_core::inode::FileType;
-use dynamofs_core::mkfs::{mkfs, MkfsOptions};
 use dynamofs_core::schema::ROOT_INO;
 use dynamofs_core::store::faults::Target;
 use dynamofs_core::store::{
@@ -244,16 +243,7 @@ async fn faulty_fs(backend: Arc<dyn Store>) -> (Fs, Arc<Stack>, Arc<Counters>) {
     let (s, counters) = stack(backend);
     let s = Arc::new(s);
     let store: Arc<dyn Store> = Arc::clone(&s) as Arc<dyn Store>;
-    mkfs(
-        store.as_ref(),
-        &MkfsOptions {
-            root_mode: 0o777,
-            ..Default::default()
-        },
-        &|_: &str| {},
-    )
-    .await
-    .expect("mkfs");
+    common::mkfs_open_root(store.as_ref()).await;
     let fs = Fs::open(store, FsOptions::default()).await.expect("open");
     (fs, s, counters)
 }

@@ -22,7 +22,6 @@ use dynamofs_core::client::Client;
 use dynamofs_core::error::Errno;
 use dynamofs_core::fs::{FsOptions, OpenMode};
 use dynamofs_core::locks::{LockRequest, LockType, Locks, TO_EOF};
-use dynamofs_core::mkfs::{mkfs, MkfsOptions};
 use dynamofs_core::schema::ROOT_INO;
 use dynamofs_core::store::Store;
 
@@ -136,16 +135,7 @@ async fn stale_holder_stores_nothing(store: &Arc<dyn Store>, initial: usize) {
 }
 
 async fn fresh(store: &Arc<dyn Store>) {
-    mkfs(
-        store.as_ref(),
-        &MkfsOptions {
-            root_mode: 0o777,
-            ..Default::default()
-        },
-        &|_: &str| {},
-    )
-    .await
-    .expect("mkfs");
+    common::mkfs_open_root(store.as_ref()).await;
 }
 
 /// A small file: block and size go in one transaction.

@@ -85,13 +85,11 @@ pub async fn sqlite() -> Arc<dyn Store> {
     Arc::new(s)
 }
 
-/// A fresh file system over `backend` (root 0777), with a request counter
-/// under it, reset after mkfs and open.
-pub async fn counted_fs(backend: Arc<dyn Store>, opts: FsOptions) -> (Fs, Arc<Counters>) {
-    let counters = Arc::new(Counters::default());
-    let s = store::stack(backend, &counters);
+/// mkfs with a root that every test user may write (0777).
+#[allow(dead_code)] // not every test binary makes its own
+pub async fn mkfs_open_root(store: &dyn Store) {
     mkfs(
-        s.as_ref(),
+        store,
         &MkfsOptions {
             root_mode: 0o777,
             ..Default::default()
@@ -100,6 +98,14 @@ pub async fn counted_fs(backend: Arc<dyn Store>, opts: FsOptions) -> (Fs, Arc<Co
     )
     .await
     .expect("mkfs");
+}
+
+/// A fresh file system over `backend` (root 0777), with a request counter
+/// under it, reset after mkfs and open.
+pub async fn counted_fs(backend: Arc<dyn Store>, opts: FsOptions) -> (Fs, Arc<Counters>) {
+    let counters = Arc::new(Counters::default());
+    let s = store::stack(backend, &counters);
+    mkfs_open_root(s.as_ref()).await;
     let fs = Fs::open(s, opts).await.expect("open");
     counters.reset();
     (fs, counters)
