@@ -164,6 +164,18 @@ async fn invalidate(notifier: &OnceLock<fuser::Notifier>, ino: u64, pages: bool)
     }
 }
 
+/// Have the kernel hand over the pages it caches of `inos` (written
+/// with -o writeback_cache and not yet sent) and wait until they are
+/// here. syncfs(2) only starts that writeback on FUSE (Linux marks FUSE
+/// file systems as giving no data integrity, so sync waits for nothing);
+/// an invalidation of the pages does wait: for pages in writeback, and it
+/// writes dirty ones itself before dropping them.
+pub async fn take_cached_writes(notifier: &OnceLock<fuser::Notifier>, inos: Vec<u64>) {
+    for ino in inos {
+        invalidate(notifier, ino, true).await;
+    }
+}
+
 /// open(2) flag bits (Linux, all architectures we build for).
 mod libc_o {
     pub const ACCMODE: i32 = 0o3;

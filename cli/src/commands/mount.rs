@@ -417,6 +417,7 @@ async fn serve(
         None => {
             tracing::info!("signalled: storing buffered data, then unmounting {dir_shown}");
             sync_kernel(dir).await;
+            dynamofs_fuse::take_cached_writes(&notifier, server.fs().open_inodes()).await;
             let flushed = server.stop().await;
             (unmount(&mut unmounter, &dir_shown), flushed)
         }
@@ -469,9 +470,11 @@ impl Server {
     }
 }
 
-/// Have the kernel send the writes it caches for this mount (dirty pages,
-/// with -o writeback_cache): syncfs(2) on it. It is served by this
-/// process's other threads, hence the blocking pool.
+/// Have the kernel start sending the writes it caches for this mount
+/// (dirty pages, with -o writeback_cache), all files at once: syncfs(2)
+/// on it. It does not wait for them on FUSE (`take_cached_writes` does,
+/// file by file). It is served by this process's other threads, hence the
+/// blocking pool.
 async fn sync_kernel(dir: &Path) {
     let dir = dir.to_path_buf();
     let synced = tokio::task::spawn_blocking(move || -> std::io::Result<()> {

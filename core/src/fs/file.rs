@@ -147,6 +147,8 @@ pub(super) struct Files {
     /// Set when the client stops: writes fail (EIO) instead of buffering
     /// data that no flush would store.
     pub(super) stopped: std::sync::atomic::AtomicBool,
+    /// A write was refused since the stop (said once in the log).
+    pub(super) refused: std::sync::atomic::AtomicBool,
 }
 
 impl Fs {
@@ -158,7 +160,6 @@ impl Fs {
         self.sb.compression == "lz4"
     }
 
-    /// An open handle, unless its locks were lost with the lease (EIO).
     /// This client's open state of an inode, if it has it open.
     pub(super) fn open_file_of(&self, ino: u64) -> Option<Arc<Mutex<OpenFile>>> {
         self.files
@@ -168,6 +169,17 @@ impl Fs {
             .and_then(|m| m.get(&ino).cloned())
     }
 
+    /// The inodes this client has open (for a stop, which asks the
+    /// kernel for the pages it caches of them).
+    pub fn open_inodes(&self) -> Vec<u64> {
+        self.files
+            .by_ino
+            .lock()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// An open handle, unless its locks were lost with the lease (EIO).
     pub(super) fn handle(&self, fh: u64) -> FsResult<Handle> {
         if self.files.lost.lock().is_ok_and(|l| l.contains(&fh)) {
             return Err(posix(

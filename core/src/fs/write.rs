@@ -91,6 +91,14 @@ impl Fs {
         // Checked under the file's lock, which the final flush takes too:
         // a write either lands before that flush or fails.
         if self.files.stopped.load(Ordering::SeqCst) {
+            if !self.files.refused.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    ino = f.ino,
+                    offset,
+                    len = data.len(),
+                    "write refused: the client is stopping (later ones are not logged)"
+                );
+            }
             return Err(posix(
                 Errno::EIO,
                 "the client is stopping (unmount or signal): data written now would not be stored",
