@@ -22,6 +22,9 @@ _dynamofs() {
             dynamofs,cp)
                 cmd="dynamofs__subcmd__cp"
                 ;;
+            dynamofs,destroy)
+                cmd="dynamofs__subcmd__destroy"
+                ;;
             dynamofs,fsck)
                 cmd="dynamofs__subcmd__fsck"
                 ;;
@@ -66,6 +69,9 @@ _dynamofs() {
                 ;;
             dynamofs__subcmd__help,cp)
                 cmd="dynamofs__subcmd__help__subcmd__cp"
+                ;;
+            dynamofs__subcmd__help,destroy)
+                cmd="dynamofs__subcmd__help__subcmd__destroy"
                 ;;
             dynamofs__subcmd__help,fsck)
                 cmd="dynamofs__subcmd__help__subcmd__fsck"
@@ -137,7 +143,7 @@ _dynamofs() {
 
     case "${cmd}" in
         dynamofs)
-            opts="-v -q -h -V --endpoint --profile --verbose --quiet --help --version mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status generate-docs help"
+            opts="-v -q -h -V --endpoint --profile --verbose --quiet --help --version mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status destroy generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -210,6 +216,28 @@ _dynamofs() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dynamofs__subcmd__destroy)
+            opts="-v -q -h -V --yes --force --endpoint --profile --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dynamofs__subcmd__fsck)
             opts="-v -q -h -V --repair --json --force --endpoint --profile --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -259,7 +287,7 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__help)
-            opts="mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status generate-docs help"
+            opts="mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status destroy generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,6 +315,20 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__help__subcmd__cp)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__help__subcmd__destroy)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

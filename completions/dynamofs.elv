@@ -41,6 +41,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand lock 'List the locks held on a file system, and break them.'
             cand stats 'Show what a file system holds, which mounts use it, and what it costs.'
             cand status 'Show a file system''s settings, tables and mounts, without a scan.'
+            cand destroy 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.'
             cand generate-docs 'Write shell completions and man pages (scripts/gen-docs runs this)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -299,6 +300,20 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dynamofs;destroy'= {
+            cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
+            cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
+            cand --yes 'Do not ask (for scripts)'
+            cand --force 'Delete even while mounts are live, or when the tables hold no dynamofs superblock'
+            cand -v 'More detail: -v shows debug logs and full error chains'
+            cand --verbose 'More detail: -v shows debug logs and full error chains'
+            cand -q 'Print only errors; no progress display'
+            cand --quiet 'Print only errors; no progress display'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'dynamofs;generate-docs'= {
             cand --out 'Where completions/ and man/ are written (the repository root)'
             cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
@@ -326,6 +341,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand lock 'List the locks held on a file system, and break them.'
             cand stats 'Show what a file system holds, which mounts use it, and what it costs.'
             cand status 'Show a file system''s settings, tables and mounts, without a scan.'
+            cand destroy 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.'
             cand generate-docs 'Write shell completions and man pages (scripts/gen-docs runs this)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -360,6 +376,8 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
         &'dynamofs;help;stats'= {
         }
         &'dynamofs;help;status'= {
+        }
+        &'dynamofs;help;destroy'= {
         }
         &'dynamofs;help;generate-docs'= {
         }

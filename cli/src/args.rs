@@ -51,6 +51,7 @@ pub enum Command {
     Lock(crate::commands::lock::LockArgs),
     Stats(crate::commands::stats::StatsArgs),
     Status(crate::commands::status::StatusArgs),
+    Destroy(crate::commands::destroy::DestroyArgs),
     #[command(hide = true)]
     GenerateDocs(GenerateDocsArgs),
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the exit status.
 
 pub mod cp;
+pub mod destroy;
 pub mod docs;
 pub mod files;
 pub mod fsck;
