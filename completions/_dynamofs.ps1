@@ -44,6 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'List the locks held on a file system, and break them.')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Show what a file system holds, which mounts use it, and what it costs.')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, tables and mounts, without a scan.')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, or change those that can change.')
             [CompletionResult]::new('destroy', 'destroy', [CompletionResultType]::ParameterValue, 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (scripts/gen-docs runs this)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -323,6 +324,24 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'dynamofs;config' {
+            [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'Compress blocks written from now on with lz4, or not')
+            [CompletionResult]::new('--billing', '--billing', [CompletionResultType]::ParameterName, 'Switch both tables to this DynamoDB capacity mode')
+            [CompletionResult]::new('--read-capacity', '--read-capacity', [CompletionResultType]::ParameterName, 'Read capacity units per table (with --billing provisioned)')
+            [CompletionResult]::new('--write-capacity', '--write-capacity', [CompletionResultType]::ParameterName, 'Write capacity units per table (with --billing provisioned)')
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the settings machine-readably (JSON)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'dynamofs;destroy' {
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
@@ -366,6 +385,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'List the locks held on a file system, and break them.')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Show what a file system holds, which mounts use it, and what it costs.')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, tables and mounts, without a scan.')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, or change those that can change.')
             [CompletionResult]::new('destroy', 'destroy', [CompletionResultType]::ParameterValue, 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (scripts/gen-docs runs this)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -416,6 +436,9 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             break
         }
         'dynamofs;help;status' {
+            break
+        }
+        'dynamofs;help;config' {
             break
         }
         'dynamofs;help;destroy' {

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand lock 'List the locks held on a file system, and break them.'
             cand stats 'Show what a file system holds, which mounts use it, and what it costs.'
             cand status 'Show a file system''s settings, tables and mounts, without a scan.'
+            cand config 'Show a file system''s settings, or change those that can change.'
             cand destroy 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.'
             cand generate-docs 'Write shell completions and man pages (scripts/gen-docs runs this)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -300,6 +301,23 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dynamofs;config'= {
+            cand --compression 'Compress blocks written from now on with lz4, or not'
+            cand --billing 'Switch both tables to this DynamoDB capacity mode'
+            cand --read-capacity 'Read capacity units per table (with --billing provisioned)'
+            cand --write-capacity 'Write capacity units per table (with --billing provisioned)'
+            cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
+            cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
+            cand --json 'Print the settings machine-readably (JSON)'
+            cand -v 'More detail: -v shows debug logs and full error chains'
+            cand --verbose 'More detail: -v shows debug logs and full error chains'
+            cand -q 'Print only errors; no progress display'
+            cand --quiet 'Print only errors; no progress display'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'dynamofs;destroy'= {
             cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
             cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
@@ -341,6 +359,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand lock 'List the locks held on a file system, and break them.'
             cand stats 'Show what a file system holds, which mounts use it, and what it costs.'
             cand status 'Show a file system''s settings, tables and mounts, without a scan.'
+            cand config 'Show a file system''s settings, or change those that can change.'
             cand destroy 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.'
             cand generate-docs 'Write shell completions and man pages (scripts/gen-docs runs this)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -376,6 +395,8 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
         &'dynamofs;help;stats'= {
         }
         &'dynamofs;help;status'= {
+        }
+        &'dynamofs;help;config'= {
         }
         &'dynamofs;help;destroy'= {
         }

@@ -51,6 +51,7 @@ pub enum Command {
     Lock(crate::commands::lock::LockArgs),
     Stats(crate::commands::stats::StatsArgs),
     Status(crate::commands::status::StatusArgs),
+    Config(crate::commands::config::ConfigArgs),
     Destroy(crate::commands::destroy::DestroyArgs),
     #[command(hide = true)]
     GenerateDocs(GenerateDocsArgs),
@@ -182,6 +183,17 @@ impl CompressionArg {
 pub enum BillingArg {
     OnDemand,
     Provisioned,
+}
+
+impl BillingArg {
+    /// The mode, with these capacities when it is provisioned.
+    pub fn billing(self, read: i64, write: i64) -> dynamofs_core::store::Billing {
+        use dynamofs_core::store::Billing;
+        match self {
+            BillingArg::OnDemand => Billing::OnDemand,
+            BillingArg::Provisioned => Billing::Provisioned { read, write },
+        }
+    }
 }
 
 fn parse_size(s: &str) -> Result<u32, String> {

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
             Command::Lock(a) => commands::lock::run(&cli.global, a, &printer).await,
             Command::Stats(a) => commands::stats::run(&cli.global, a, &printer).await,
             Command::Status(a) => commands::status::run(&cli.global, a, &printer).await,
+            Command::Config(a) => commands::config::run(&cli.global, a, &printer).await,
             Command::Destroy(a) => commands::destroy::run(&cli.global, a, &printer).await,
             Command::GenerateDocs(a) => commands::docs::run(a),
         }

@@ -6,6 +6,7 @@
 pub mod caller;
 pub mod check;
 pub mod client;
+pub mod config;
 pub mod destroy;
 pub mod error;
 pub mod fs;

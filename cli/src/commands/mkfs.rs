@@ -4,9 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use dynamofs_core::mkfs::{self, MkfsOptions};
-use dynamofs_core::store::Billing;
 
-use crate::args::{BillingArg, GlobalArgs, MkfsArgs};
+use crate::args::{GlobalArgs, MkfsArgs};
 use crate::printer::Printer;
 
 pub async fn run(
@@ -24,13 +23,9 @@ pub async fn run(
     };
     let opts = MkfsOptions {
         block_size: args.block_size,
-        billing: match args.billing {
-            BillingArg::OnDemand => Billing::OnDemand,
-            BillingArg::Provisioned => Billing::Provisioned {
-                read: args.read_capacity,
-                write: args.write_capacity,
-            },
-        },
+        billing: args
+            .billing
+            .billing(args.read_capacity, args.write_capacity),
         force: args.force,
         root_uid,
         root_gid,

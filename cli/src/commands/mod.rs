@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the exit status.
 
+pub mod config;
 pub mod cp;
 pub mod destroy;
 pub mod docs;

@@ -320,6 +320,11 @@ impl<S: Store> Store for Counting<S> {
         self.inner.delete_tables().await
     }
 
+    async fn set_billing(&self, billing: Billing) -> StoreResult<()> {
+        self.counters.record(RequestKind::Admin, 1, 0, 0, 0);
+        self.inner.set_billing(billing).await
+    }
+
     fn table_name(&self, table: Table) -> String {
         self.inner.table_name(table)
     }

@@ -83,6 +83,14 @@ pub trait Store: Send + Sync {
     /// Delete both tables (mkfs --force over a foreign or damaged layout).
     async fn delete_tables(&self) -> StoreResult<()>;
 
+    /// Change both tables' capacity mode (`dynamofs config`) and wait until
+    /// they are usable again. Stores that bill nothing refuse.
+    async fn set_billing(&self, _billing: Billing) -> StoreResult<()> {
+        Err(StoreError::Invalid(
+            "this store has no billing to change: only DynamoDB tables have a capacity mode".into(),
+        ))
+    }
+
     /// Human-readable name of the backing table (for messages).
     fn table_name(&self, table: Table) -> String;
 }
@@ -133,6 +141,9 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     async fn delete_tables(&self) -> StoreResult<()> {
         (**self).delete_tables().await
+    }
+    async fn set_billing(&self, billing: Billing) -> StoreResult<()> {
+        (**self).set_billing(billing).await
     }
     fn table_name(&self, table: Table) -> String {
         (**self).table_name(table)

@@ -253,6 +253,10 @@ impl<S: Store> Store for Retrying<S> {
         self.inner.delete_tables().await
     }
 
+    async fn set_billing(&self, billing: Billing) -> StoreResult<()> {
+        self.inner.set_billing(billing).await
+    }
+
     fn table_name(&self, table: Table) -> String {
         self.inner.table_name(table)
     }

@@ -45,18 +45,8 @@ impl DynamoStore {
                         .map_err(build_err)?,
                 );
         }
-        req = match billing {
-            Billing::OnDemand => req.billing_mode(BillingMode::PayPerRequest),
-            Billing::Provisioned { read, write } => req
-                .billing_mode(BillingMode::Provisioned)
-                .provisioned_throughput(
-                    ProvisionedThroughput::builder()
-                        .read_capacity_units(read)
-                        .write_capacity_units(write)
-                        .build()
-                        .map_err(build_err)?,
-                ),
-        };
+        let (mode, units) = capacity(billing)?;
+        req = req.billing_mode(mode).set_provisioned_throughput(units);
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("ResourceInUseException") => {
@@ -89,6 +79,44 @@ impl DynamoStore {
         }
     }
 
+    /// Change a table's capacity mode, unless it has it already (DynamoDB
+    /// refuses an update that changes nothing), and wait until it is
+    /// ACTIVE again.
+    pub(super) async fn update_billing(&self, name: &str, billing: Billing) -> StoreResult<()> {
+        let d = self
+            .describe(name)
+            .await?
+            .ok_or_else(|| StoreError::TableMissing {
+                table: name.to_string(),
+                hint: None,
+            })?;
+        let on_demand = d.billing_mode_summary().and_then(|b| b.billing_mode())
+            == Some(&BillingMode::PayPerRequest);
+        let units = d.provisioned_throughput().map(|p| {
+            (
+                p.read_capacity_units().unwrap_or(0),
+                p.write_capacity_units().unwrap_or(0),
+            )
+        });
+        let same = match billing {
+            Billing::OnDemand => on_demand,
+            Billing::Provisioned { read, write } => !on_demand && units == Some((read, write)),
+        };
+        if same {
+            return Ok(());
+        }
+        let (mode, units) = capacity(billing)?;
+        self.client()
+            .update_table()
+            .table_name(name)
+            .billing_mode(mode)
+            .set_provisioned_throughput(units)
+            .send()
+            .await
+            .map_err(|e| self.map_err(e, Ctx::new("UpdateTable", name)))?;
+        self.wait_table(name, "ACTIVE", is_active).await
+    }
+
     /// Polls until `done` holds for the table's description (None: absent).
     pub(super) async fn wait_table(
         &self,
@@ -110,6 +138,23 @@ impl DynamoStore {
             tokio::time::sleep(TABLE_POLL).await;
         }
     }
+}
+
+/// DynamoDB's words for a capacity mode.
+fn capacity(billing: Billing) -> StoreResult<(BillingMode, Option<ProvisionedThroughput>)> {
+    Ok(match billing {
+        Billing::OnDemand => (BillingMode::PayPerRequest, None),
+        Billing::Provisioned { read, write } => (
+            BillingMode::Provisioned,
+            Some(
+                ProvisionedThroughput::builder()
+                    .read_capacity_units(read)
+                    .write_capacity_units(write)
+                    .build()
+                    .map_err(build_err)?,
+            ),
+        ),
+    })
 }
 
 /// Ready or Foreign by key schema alone; status is the caller's business.

@@ -625,6 +625,13 @@ impl Store for DynamoStore {
         Ok(())
     }
 
+    async fn set_billing(&self, billing: Billing) -> StoreResult<()> {
+        for t in Table::ALL {
+            self.update_billing(self.name(t), billing).await?;
+        }
+        Ok(())
+    }
+
     fn table_name(&self, table: Table) -> String {
         self.name(table).to_string()
     }

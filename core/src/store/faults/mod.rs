@@ -345,6 +345,10 @@ impl<S: Store> Store for Faults<S> {
         self.inner.delete_tables().await
     }
 
+    async fn set_billing(&self, billing: Billing) -> StoreResult<()> {
+        self.inner.set_billing(billing).await
+    }
+
     fn table_name(&self, table: Table) -> String {
         self.inner.table_name(table)
     }
