@@ -73,6 +73,20 @@ impl Store {
     }
 }
 
+/// A moto table outlives the test unless deleted, and the server keeps
+/// every byte of it in memory for the rest of the run.
+impl Drop for Store {
+    fn drop(&mut self) {
+        if self.endpoint().is_some() {
+            let _ = Command::new(bin())
+                .args(self.global())
+                .args(["destroy", self.source.as_str(), "--yes", "--force"])
+                .stdin(Stdio::null())
+                .output();
+        }
+    }
+}
+
 impl Store {
     /// The endpoint a moto store is reached at (none for SQLite).
     pub fn endpoint(&self) -> Option<&str> {
