@@ -327,6 +327,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
         'dynamofs;config' {
             [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'Compress blocks written from now on with lz4, or not')
             [CompletionResult]::new('--billing', '--billing', [CompletionResultType]::ParameterName, 'Switch both tables to this DynamoDB capacity mode')
+            [CompletionResult]::new('--table-class', '--table-class', [CompletionResultType]::ParameterName, 'Switch both tables to this DynamoDB table class')
             [CompletionResult]::new('--read-capacity', '--read-capacity', [CompletionResultType]::ParameterName, 'Read capacity units per table (with --billing provisioned)')
             [CompletionResult]::new('--write-capacity', '--write-capacity', [CompletionResultType]::ParameterName, 'Write capacity units per table (with --billing provisioned)')
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')

@@ -193,7 +193,7 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__config)
-            opts="-v -q -h -V --compression --billing --read-capacity --write-capacity --json --endpoint --profile --verbose --quiet --help --version"
+            opts="-v -q -h -V --compression --billing --table-class --read-capacity --write-capacity --json --endpoint --profile --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -205,6 +205,10 @@ _dynamofs() {
                     ;;
                 --billing)
                     COMPREPLY=($(compgen -W "on-demand provisioned" -- "${cur}"))
+                    return 0
+                    ;;
+                --table-class)
+                    COMPREPLY=($(compgen -W "standard standard-ia" -- "${cur}"))
                     return 0
                     ;;
                 --read-capacity)

@@ -304,6 +304,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
         &'dynamofs;config'= {
             cand --compression 'Compress blocks written from now on with lz4, or not'
             cand --billing 'Switch both tables to this DynamoDB capacity mode'
+            cand --table-class 'Switch both tables to this DynamoDB table class'
             cand --read-capacity 'Read capacity units per table (with --billing provisioned)'
             cand --write-capacity 'Write capacity units per table (with --billing provisioned)'
             cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'

@@ -191,6 +191,8 @@ complete -c dynamofs -n "__fish_dynamofs_using_subcommand config" -l compression
 lz4\t''"
 complete -c dynamofs -n "__fish_dynamofs_using_subcommand config" -l billing -d 'Switch both tables to this DynamoDB capacity mode' -r -f -a "on-demand\t''
 provisioned\t''"
+complete -c dynamofs -n "__fish_dynamofs_using_subcommand config" -l table-class -d 'Switch both tables to this DynamoDB table class' -r -f -a "standard\t''
+standard-ia\t''"
 complete -c dynamofs -n "__fish_dynamofs_using_subcommand config" -l read-capacity -d 'Read capacity units per table (with --billing provisioned)' -r
 complete -c dynamofs -n "__fish_dynamofs_using_subcommand config" -l write-capacity -d 'Write capacity units per table (with --billing provisioned)' -r
 complete -c dynamofs -n "__fish_dynamofs_using_subcommand config" -l endpoint -d 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself' -r

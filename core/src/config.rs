@@ -1,11 +1,11 @@
 //! What can change after mkfs (`dynamofs config`): the compression of
 //! blocks written from now on (each block records its own encoding, so
-//! old ones read as before) and the tables' capacity mode. The block size
+//! old ones read as before), the tables' capacity mode and class. The block size
 //! and the format cannot change: every block and inode depends on them.
 
 use crate::error::FsError;
 use crate::schema::attr;
-use crate::store::{Billing, Change, Cond, Store, StoreError, Table, TableInfo, Value, Write};
+use crate::store::{Change, Cond, Store, StoreError, Table, TableChange, TableInfo, Value, Write};
 use crate::superblock::{self, Superblock, SuperblockError};
 
 /// A file system's settings as they stand.
@@ -70,10 +70,10 @@ pub async fn set_compression(store: &dyn Store, compression: &str) -> Result<(),
     }
 }
 
-/// Change both tables' capacity mode (DynamoDB only), waiting until they
-/// are usable again.
-pub async fn set_billing(store: &dyn Store, billing: Billing) -> Result<(), ConfigError> {
+/// Change both tables' capacity mode or class (DynamoDB only), waiting
+/// until they are usable again.
+pub async fn update_tables(store: &dyn Store, change: TableChange) -> Result<(), ConfigError> {
     Superblock::load(store).await?;
-    store.set_billing(billing).await?;
+    store.update_tables(change).await?;
     Ok(())
 }

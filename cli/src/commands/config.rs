@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use dynamofs_core::config::{self, Settings};
+use dynamofs_core::store::{TableChange, TableClass};
 
 use super::stats::{bytes, table_name};
 use crate::args::{BillingArg, CompressionArg, GlobalArgs};
@@ -14,11 +15,13 @@ use crate::printer::Printer;
 /// Show a file system's settings, or change those that can change.
 ///
 /// Without options it prints the settings (block size, compression,
-/// format, and each table's capacity mode). --compression applies to
+/// format, and each table's capacity mode and class). --compression applies to
 /// blocks that mounts started afterwards write: each block records its own
 /// encoding, so what is stored reads as before. --billing changes both
 /// DynamoDB tables' capacity mode (DynamoDB limits how often a table may
-/// switch modes in a day) and waits until they are active again. The block size cannot change.
+/// switch modes in a day) and waits until they are active again;
+/// --table-class likewise moves them to Standard or Standard-IA (cheaper
+/// storage, dearer requests). The block size cannot change.
 ///
 /// Examples:
 ///   dynamofs config sqlite:/var/lib/dynamofs/home.db
@@ -37,6 +40,10 @@ pub struct ConfigArgs {
     /// Switch both tables to this DynamoDB capacity mode
     #[arg(long, value_enum)]
     pub billing: Option<BillingArg>,
+
+    /// Switch both tables to this DynamoDB table class
+    #[arg(long, value_enum)]
+    pub table_class: Option<ClassArg>,
 
     /// Read capacity units per table (with --billing provisioned)
     #[arg(long, value_name = "RCU", default_value_t = 5, requires = "billing")]
@@ -71,12 +78,19 @@ pub async fn run(
         if b == BillingArg::Provisioned && (args.read_capacity < 1 || args.write_capacity < 1) {
             bail!("--read-capacity and --write-capacity must be at least 1");
         }
-        let spinner = printer.spinner();
-        spinner.set_message("changing the tables' capacity mode and waiting until they are active");
-        let changed =
-            config::set_billing(store, b.billing(args.read_capacity, args.write_capacity)).await;
-        spinner.finish_and_clear();
-        changed.with_context(|| format!("cannot change the billing of {src}"))?;
+        let billing = b.billing(args.read_capacity, args.write_capacity);
+        change(store, TableChange::Billing(billing), printer)
+            .await
+            .with_context(|| format!("cannot change the billing of {src}"))?;
+    }
+    if let Some(c) = args.table_class {
+        let class = match c {
+            ClassArg::Standard => TableClass::Standard,
+            ClassArg::StandardIa => TableClass::InfrequentAccess,
+        };
+        change(store, TableChange::Class(class), printer)
+            .await
+            .with_context(|| format!("cannot change the table class of {src}"))?;
     }
     let settings = config::show(store)
         .await
@@ -87,6 +101,25 @@ pub async fn run(
         printer.say(&text(&src.to_string(), &settings))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// DynamoDB's table classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClassArg {
+    Standard,
+    StandardIa,
+}
+
+async fn change(
+    store: &dyn dynamofs_core::store::Store,
+    change: TableChange,
+    printer: &Printer,
+) -> Result<(), dynamofs_core::config::ConfigError> {
+    let spinner = printer.spinner();
+    spinner.set_message("changing both tables and waiting until they are active");
+    let changed = config::update_tables(store, change).await;
+    spinner.finish_and_clear();
+    changed
 }
 
 fn billing_of(info: &dynamofs_core::store::TableInfo) -> &str {
@@ -104,9 +137,10 @@ fn text(source: &str, s: &Settings) -> String {
     );
     for (t, name, info) in &s.tables {
         out.push_str(&format!(
-            "  {} table {name}: billing {}\n",
+            "  {} table {name}: billing {}, class {}\n",
             table_name(*t),
-            billing_of(info)
+            billing_of(info),
+            info.class.as_deref().unwrap_or("none (embedded store)")
         ));
     }
     out.trim_end().to_string()
@@ -126,6 +160,7 @@ fn json(s: &Settings) -> Json {
                         "billing",
                         info.billing.as_deref().map_or(Json::Null, Json::s),
                     ),
+                    ("class", info.class.as_deref().map_or(Json::Null, Json::s)),
                 ]),
             )
         })

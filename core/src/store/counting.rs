@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use super::{
     item_size, BatchWrite, Billing, Item, Key, Page, Query, ScanPage, Store, StoreResult, Table,
-    TableInfo, TableState, Token, Write, MAX_BATCH_GET, MAX_BATCH_WRITE,
+    TableChange, TableInfo, TableState, Token, Write, MAX_BATCH_GET, MAX_BATCH_WRITE,
 };
 
 /// Kinds of request, as DynamoDB names its operations.
@@ -320,9 +320,9 @@ impl<S: Store> Store for Counting<S> {
         self.inner.delete_tables().await
     }
 
-    async fn set_billing(&self, billing: Billing) -> StoreResult<()> {
+    async fn update_tables(&self, change: TableChange) -> StoreResult<()> {
         self.counters.record(RequestKind::Admin, 1, 0, 0, 0);
-        self.inner.set_billing(billing).await
+        self.inner.update_tables(change).await
     }
 
     fn table_name(&self, table: Table) -> String {

@@ -83,11 +83,11 @@ pub trait Store: Send + Sync {
     /// Delete both tables (mkfs --force over a foreign or damaged layout).
     async fn delete_tables(&self) -> StoreResult<()>;
 
-    /// Change both tables' capacity mode (`dynamofs config`) and wait until
+    /// Change a setting of both tables (`dynamofs config`) and wait until
     /// they are usable again. Stores that bill nothing refuse.
-    async fn set_billing(&self, _billing: Billing) -> StoreResult<()> {
+    async fn update_tables(&self, _change: TableChange) -> StoreResult<()> {
         Err(StoreError::Invalid(
-            "this store has no billing to change: only DynamoDB tables have a capacity mode".into(),
+            "this store has no table settings to change: only DynamoDB tables have a capacity mode and a table class".into(),
         ))
     }
 
@@ -142,8 +142,8 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     async fn delete_tables(&self) -> StoreResult<()> {
         (**self).delete_tables().await
     }
-    async fn set_billing(&self, billing: Billing) -> StoreResult<()> {
-        (**self).set_billing(billing).await
+    async fn update_tables(&self, change: TableChange) -> StoreResult<()> {
+        (**self).update_tables(change).await
     }
     fn table_name(&self, table: Table) -> String {
         (**self).table_name(table)

@@ -43,7 +43,7 @@ use rand::Rng;
 
 use super::{
     BatchWrite, Billing, Item, Key, Page, Query, ScanPage, Store, StoreError, StoreResult, Table,
-    TableInfo, TableState, Token, Write,
+    TableChange, TableInfo, TableState, Token, Write,
 };
 
 /// Backoff policy.
@@ -253,8 +253,8 @@ impl<S: Store> Store for Retrying<S> {
         self.inner.delete_tables().await
     }
 
-    async fn set_billing(&self, billing: Billing) -> StoreResult<()> {
-        self.inner.set_billing(billing).await
+    async fn update_tables(&self, change: TableChange) -> StoreResult<()> {
+        self.inner.update_tables(change).await
     }
 
     fn table_name(&self, table: Table) -> String {

@@ -422,12 +422,38 @@ pub enum Billing {
     Provisioned { read: i64, write: i64 },
 }
 
+/// DynamoDB's storage classes: Standard-IA stores for less and bills
+/// requests for more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableClass {
+    Standard,
+    InfrequentAccess,
+}
+
+impl TableClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            TableClass::Standard => "standard",
+            TableClass::InfrequentAccess => "standard-ia",
+        }
+    }
+}
+
+/// A change of both tables' settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableChange {
+    Billing(Billing),
+    Class(TableClass),
+}
+
 /// What the store says of a table beyond its state, for `dynamofs status`:
 /// `None` where it has nothing to say (the embedded store bills nothing).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TableInfo {
     /// "on-demand", or "provisioned: R read / W write units".
     pub billing: Option<String>,
+    /// "standard" or "standard-ia" (DynamoDB's table class).
+    pub class: Option<String>,
     /// Items and bytes as the store last counted them (DynamoDB: about
     /// every six hours), read without a scan.
     pub items: Option<u64>,

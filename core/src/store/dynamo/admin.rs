@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, TableDescription, TableStatus,
+    ScalarAttributeType, TableClass as SdkTableClass, TableDescription, TableStatus,
 };
 
 use super::errors::{build_err, Ctx};
@@ -79,10 +79,10 @@ impl DynamoStore {
         }
     }
 
-    /// Change a table's capacity mode, unless it has it already (DynamoDB
+    /// Change a setting of a table, unless it has it already (DynamoDB
     /// refuses an update that changes nothing), and wait until it is
     /// ACTIVE again.
-    pub(super) async fn update_billing(&self, name: &str, billing: Billing) -> StoreResult<()> {
+    pub(super) async fn update_table(&self, name: &str, change: TableChange) -> StoreResult<()> {
         let d = self
             .describe(name)
             .await?
@@ -90,28 +90,30 @@ impl DynamoStore {
                 table: name.to_string(),
                 hint: None,
             })?;
-        let on_demand = d.billing_mode_summary().and_then(|b| b.billing_mode())
-            == Some(&BillingMode::PayPerRequest);
-        let units = d.provisioned_throughput().map(|p| {
-            (
-                p.read_capacity_units().unwrap_or(0),
-                p.write_capacity_units().unwrap_or(0),
-            )
-        });
-        let same = match billing {
-            Billing::OnDemand => on_demand,
-            Billing::Provisioned { read, write } => !on_demand && units == Some((read, write)),
+        let req = self.client().update_table().table_name(name);
+        let req = match change {
+            TableChange::Billing(billing) => {
+                if billing_of(&d) == Some(billing) {
+                    return Ok(());
+                }
+                let (mode, units) = capacity(billing)?;
+                req.billing_mode(mode).set_provisioned_throughput(units)
+            }
+            TableChange::Class(class) => {
+                let now = d
+                    .table_class_summary()
+                    .and_then(|c| c.table_class())
+                    .map_or(TableClass::Standard, |c| class_of(c.clone()));
+                if now == class {
+                    return Ok(());
+                }
+                req.table_class(match class {
+                    TableClass::Standard => SdkTableClass::Standard,
+                    TableClass::InfrequentAccess => SdkTableClass::StandardInfrequentAccess,
+                })
+            }
         };
-        if same {
-            return Ok(());
-        }
-        let (mode, units) = capacity(billing)?;
-        self.client()
-            .update_table()
-            .table_name(name)
-            .billing_mode(mode)
-            .set_provisioned_throughput(units)
-            .send()
+        req.send()
             .await
             .map_err(|e| self.map_err(e, Ctx::new("UpdateTable", name)))?;
         self.wait_table(name, "ACTIVE", is_active).await
@@ -137,6 +139,26 @@ impl DynamoStore {
             }
             tokio::time::sleep(TABLE_POLL).await;
         }
+    }
+}
+
+/// A table's capacity mode, when the description says it plainly.
+fn billing_of(d: &TableDescription) -> Option<Billing> {
+    let mode = d.billing_mode_summary().and_then(|b| b.billing_mode());
+    let units = d.provisioned_throughput().map(|p| Billing::Provisioned {
+        read: p.read_capacity_units().unwrap_or(0),
+        write: p.write_capacity_units().unwrap_or(0),
+    });
+    match mode {
+        Some(BillingMode::PayPerRequest) => Some(Billing::OnDemand),
+        _ => units,
+    }
+}
+
+pub(super) fn class_of(c: SdkTableClass) -> TableClass {
+    match c {
+        SdkTableClass::StandardInfrequentAccess => TableClass::InfrequentAccess,
+        _ => TableClass::Standard,
     }
 }
 

@@ -26,7 +26,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use tokio::task::JoinSet;
 
-use self::admin::{is_active, schema_state};
+use self::admin::{class_of, is_active, schema_state};
 use self::convert::{item_av, item_from, key_av, key_from};
 use self::errors::{build_err, Ctx};
 use self::expr::{effective_start, key_condition, Expr};
@@ -597,8 +597,13 @@ impl Store for DynamoStore {
             (Some(m), _) => m.as_str().to_lowercase(),
             (None, _) => "on-demand".to_string(),
         };
+        let class = d
+            .table_class_summary()
+            .and_then(|c| c.table_class())
+            .map_or(TableClass::Standard, |c| class_of(c.clone()));
         Ok(TableInfo {
             billing: Some(billing),
+            class: Some(class.name().to_string()),
             items: d.item_count().and_then(|n| u64::try_from(n).ok()),
             bytes: d.table_size_bytes().and_then(|n| u64::try_from(n).ok()),
         })
@@ -625,9 +630,9 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn set_billing(&self, billing: Billing) -> StoreResult<()> {
+    async fn update_tables(&self, change: TableChange) -> StoreResult<()> {
         for t in Table::ALL {
-            self.update_billing(self.name(t), billing).await?;
+            self.update_table(self.name(t), change).await?;
         }
         Ok(())
     }
