@@ -48,11 +48,89 @@ pub fn generate(root: &Path) -> anyhow::Result<()> {
 }
 
 fn write_page(dir: &Path, name: &str, cmd: clap::Command) -> anyhow::Result<()> {
+    let man = clap_mangen::Man::new(cmd.clone()).date("");
     let mut buf = Vec::new();
-    clap_mangen::Man::new(cmd)
-        .date("")
-        .render(&mut buf)
-        .with_context(|| format!("rendering the man page {name}"))?;
+    let rendered = (|| -> std::io::Result<()> {
+        man.render_title(&mut buf)?;
+        man.render_name_section(&mut buf)?;
+        man.render_synopsis_section(&mut buf)?;
+        man.render_description_section(&mut buf)?;
+        if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+            man.render_options_section(&mut buf)?;
+        }
+        if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+            man.render_subcommands_section(&mut buf)?;
+        }
+        if cmd.get_after_help().is_some() || cmd.get_after_long_help().is_some() {
+            man.render_extra_section(&mut buf)?;
+        }
+        buf.extend_from_slice(exit_status(name).as_bytes());
+        buf.extend_from_slice(ENVIRONMENT.as_bytes());
+        if cmd.get_version().is_some() {
+            man.render_version_section(&mut buf)?;
+        }
+        buf.extend_from_slice(see_also(name).as_bytes());
+        Ok(())
+    })();
+    rendered.with_context(|| format!("rendering the man page {name}"))?;
     let path = dir.join(format!("{name}.1"));
     std::fs::write(&path, buf).with_context(|| format!("writing {}", path.display()))
+}
+
+/// What every command reads from its environment (roff).
+const ENVIRONMENT: &str = r#".SH ENVIRONMENT
+.TP
+\fBAWS_REGION\fR, \fBAWS_PROFILE\fR, \fBAWS_ACCESS_KEY_ID\fR, \fBAWS_SECRET_ACCESS_KEY\fR, \fBAWS_SESSION_TOKEN\fR
+Credentials and region for aws: sources, as for the AWS CLI (also ~/.aws/config and ~/.aws/credentials, and instance or container roles). A source's REGION and \-\-profile take precedence.
+.TP
+\fBAWS_ENDPOINT_URL_DYNAMODB\fR, \fBAWS_ENDPOINT_URL\fR
+A DynamoDB\-compatible endpoint (DynamoDB Local, LocalStack, moto) when \-\-endpoint is not given.
+.TP
+\fBDYNAMOFS_LOG\fR, \fBRUST_LOG\fR
+The log filter (DYNAMOFS_LOG first), e.g. DYNAMOFS_LOG=dynamofs=debug; a mount's background server inherits it.
+.TP
+\fBXDG_STATE_HOME\fR, \fBXDG_RUNTIME_DIR\fR
+Where a background mount writes its log when \-o log= is not given: $XDG_STATE_HOME/dynamofs (else ~/.local/state/dynamofs, else $XDG_RUNTIME_DIR/dynamofs), /var/log/dynamofs for root.
+.TP
+\fBDYNAMOFS_FAULTS\fR
+Testing only: inject store faults (throttles, timeouts, conflicts, lost responses) at the given rates; inert when unset.
+"#;
+
+/// Exit status by page (roff).
+fn exit_status(name: &str) -> String {
+    let body = match name {
+        "dynamofs-fsck" => "As fsck(8): 0 clean, 1 errors corrected, 4 errors left uncorrected, 8 operational error (bad source, missing table, network).",
+        "dynamofs-status" => "0 when both tables are usable, 1 when one is not (missing, being created, or of another layout) or on an error.",
+        "dynamofs-ls" | "dynamofs-cat" | "dynamofs-stat" | "dynamofs-rm" | "dynamofs-mkdir"
+        | "dynamofs-mv" | "dynamofs-cp" => {
+            "0 on success, 1 when any operand failed (each failure is reported and the others are done), 2 on a usage error."
+        }
+        _ => "0 on success, 1 on an error (reported on standard error with what to do), 2 on a usage error.",
+    };
+    format!(".SH \"EXIT STATUS\"\n{body}\n")
+}
+
+/// Related pages (roff): the main page lists every subcommand's; each
+/// subcommand's names the main page.
+fn see_also(name: &str) -> String {
+    let mut refs: Vec<String> = if name == "dynamofs" {
+        Cli::command()
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(|s| format!("dynamofs\\-{}(1)", s.get_name()))
+            .collect()
+    } else {
+        vec!["dynamofs(1)".to_string()]
+    };
+    if name == "dynamofs" || name == "dynamofs-mount" {
+        refs.extend([
+            "fusermount3(1)".into(),
+            "mount(8)".into(),
+            "fstab(5)".into(),
+        ]);
+    }
+    if name == "dynamofs-fsck" {
+        refs.push("fsck(8)".into());
+    }
+    format!(".SH \"SEE ALSO\"\n{}\n", refs.join(", "))
 }
