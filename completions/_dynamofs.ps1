@@ -27,8 +27,8 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('mkfs', 'mkfs', [CompletionResultType]::ParameterValue, 'Create a file system: its two tables, superblock and root directory.')
@@ -46,7 +46,6 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, tables and mounts, without a scan.')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, or change those that can change.')
             [CompletionResult]::new('destroy', 'destroy', [CompletionResultType]::ParameterValue, 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.')
-            [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (scripts/gen-docs runs this)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -358,20 +357,6 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'dynamofs;generate-docs' {
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where completions/ and man/ are written (the repository root)')
-            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'dynamofs;help' {
             [CompletionResult]::new('mkfs', 'mkfs', [CompletionResultType]::ParameterValue, 'Create a file system: its two tables, superblock and root directory.')
             [CompletionResult]::new('mount', 'mount', [CompletionResultType]::ParameterValue, 'Mount a file system: serve it through FUSE.')
@@ -388,7 +373,6 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, tables and mounts, without a scan.')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, or change those that can change.')
             [CompletionResult]::new('destroy', 'destroy', [CompletionResultType]::ParameterValue, 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.')
-            [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (scripts/gen-docs runs this)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -443,9 +427,6 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             break
         }
         'dynamofs;help;destroy' {
-            break
-        }
-        'dynamofs;help;generate-docs' {
             break
         }
         'dynamofs;help;help' {

@@ -31,9 +31,6 @@ _dynamofs() {
             dynamofs,fsck)
                 cmd="dynamofs__subcmd__fsck"
                 ;;
-            dynamofs,generate-docs)
-                cmd="dynamofs__subcmd__generate__subcmd__docs"
-                ;;
             dynamofs,help)
                 cmd="dynamofs__subcmd__help"
                 ;;
@@ -81,9 +78,6 @@ _dynamofs() {
                 ;;
             dynamofs__subcmd__help,fsck)
                 cmd="dynamofs__subcmd__help__subcmd__fsck"
-                ;;
-            dynamofs__subcmd__help,generate-docs)
-                cmd="dynamofs__subcmd__help__subcmd__generate__subcmd__docs"
                 ;;
             dynamofs__subcmd__help,help)
                 cmd="dynamofs__subcmd__help__subcmd__help"
@@ -149,7 +143,7 @@ _dynamofs() {
 
     case "${cmd}" in
         dynamofs)
-            opts="-v -q -h -V --endpoint --profile --verbose --quiet --help --version mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy generate-docs help"
+            opts="-v -q -h -V --endpoint --profile --verbose --quiet --help --version mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -308,34 +302,8 @@ _dynamofs() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        dynamofs__subcmd__generate__subcmd__docs)
-            opts="-v -q -h -V --out --endpoint --profile --verbose --quiet --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --out)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --endpoint)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         dynamofs__subcmd__help)
-            opts="mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy generate-docs help"
+            opts="mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -405,20 +373,6 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__help__subcmd__fsck)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dynamofs__subcmd__help__subcmd__generate__subcmd__docs)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -843,14 +797,14 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__mount)
-            opts="-o -f -v -q -h -V --foreground --endpoint --profile --verbose --quiet --help --version"
+            opts="-f -o -v -q -h -V --foreground --endpoint --profile --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 -o)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "endpoint region profile attr_timeout entry_timeout ro allow_other allow_root mandatory_locks session_ttl create writeback_cache no_writeback_cache threads log nonempty write_buffer block_cache" -- "${cur}"))
                     return 0
                     ;;
                 --endpoint)

@@ -24,8 +24,8 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand --verbose 'More detail: -v shows debug logs and full error chains'
             cand -q 'Print only errors; no progress display'
             cand --quiet 'Print only errors; no progress display'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
             cand mkfs 'Create a file system: its two tables, superblock and root directory.'
@@ -43,7 +43,6 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand status 'Show a file system''s settings, tables and mounts, without a scan.'
             cand config 'Show a file system''s settings, or change those that can change.'
             cand destroy 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.'
-            cand generate-docs 'Write shell completions and man pages (scripts/gen-docs runs this)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dynamofs;mkfs'= {
@@ -333,19 +332,6 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'dynamofs;generate-docs'= {
-            cand --out 'Where completions/ and man/ are written (the repository root)'
-            cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
-            cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
-            cand -v 'More detail: -v shows debug logs and full error chains'
-            cand --verbose 'More detail: -v shows debug logs and full error chains'
-            cand -q 'Print only errors; no progress display'
-            cand --quiet 'Print only errors; no progress display'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
         &'dynamofs;help'= {
             cand mkfs 'Create a file system: its two tables, superblock and root directory.'
             cand mount 'Mount a file system: serve it through FUSE.'
@@ -362,7 +348,6 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand status 'Show a file system''s settings, tables and mounts, without a scan.'
             cand config 'Show a file system''s settings, or change those that can change.'
             cand destroy 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.'
-            cand generate-docs 'Write shell completions and man pages (scripts/gen-docs runs this)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dynamofs;help;mkfs'= {
@@ -400,8 +385,6 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
         &'dynamofs;help;config'= {
         }
         &'dynamofs;help;destroy'= {
-        }
-        &'dynamofs;help;generate-docs'= {
         }
         &'dynamofs;help;help'= {
         }

@@ -49,3 +49,30 @@ fn generated_docs_are_current() {
         assert!(!want.is_empty());
     }
 }
+
+/// bash completes the mount options' names after `mount -o`, and offers
+/// no hidden subcommand.
+#[test]
+fn bash_completes_mount_options() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../completions/dynamofs.bash");
+    // As bash calls it: the command, the word being completed, the one
+    // before it.
+    let line = |words: &str, cur: usize, args: &str| {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source {}; COMP_WORDS=({words}); COMP_CWORD={cur}; _dynamofs {args}; echo \"${{COMPREPLY[*]}}\"",
+                script.display()
+            ))
+            .output()
+            .expect("bash");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let options = line("dynamofs mount -o write", 3, "dynamofs write -o");
+    assert_eq!(options.trim(), "writeback_cache write_buffer", "{options}");
+    let subs = line("dynamofs ''", 1, "dynamofs '' dynamofs");
+    assert!(
+        subs.contains("destroy") && !subs.contains("generate-docs"),
+        "{subs}"
+    );
+}

@@ -30,7 +30,7 @@ pub fn generate(root: &Path) -> anyhow::Result<()> {
         Shell::Elvish,
         Shell::PowerShell,
     ] {
-        let mut cmd = Cli::command();
+        let mut cmd = to_complete();
         clap_complete::generate_to(shell, &mut cmd, "dynamofs", &comp)
             .with_context(|| format!("writing {shell} completions"))?;
     }
@@ -45,6 +45,30 @@ pub fn generate(root: &Path) -> anyhow::Result<()> {
         write_page(&man, &name, page)?;
     }
     Ok(())
+}
+
+/// The command line as completions offer it: without the hidden
+/// subcommands (clap_complete lists them), and with the mount options'
+/// names after `mount -o`.
+fn to_complete() -> clap::Command {
+    let cli = Cli::command();
+    let mut cmd = clap::Command::new("dynamofs")
+        .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
+        .args(cli.get_arguments().cloned());
+    for sub in cli.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let sub = if sub.get_name() == "mount" {
+            sub.clone().mut_arg("options", |a| {
+                a.value_parser(clap::builder::PossibleValuesParser::new(
+                    super::mount::KNOWN,
+                ))
+            })
+        } else {
+            sub.clone()
+        };
+        cmd = cmd.subcommand(sub);
+    }
+    cmd
 }
 
 fn write_page(dir: &Path, name: &str, cmd: clap::Command) -> anyhow::Result<()> {

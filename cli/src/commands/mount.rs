@@ -101,8 +101,8 @@ fn mib(k: &str, v: &str) -> anyhow::Result<usize> {
         })
 }
 
-/// Every option `parse_options` knows, for suggestions.
-const KNOWN: &[&str] = &[
+/// Every option `parse_options` knows, for suggestions and completions.
+pub(crate) const KNOWN: &[&str] = &[
     "endpoint",
     "region",
     "profile",
