@@ -712,3 +712,37 @@ fn permissions_are_the_invoking_users() {
     // And root still finds everything in place.
     assert_eq!(fx.ok(&["cat", &fx.at("/private/f")]), "secret");
 }
+
+/// On a terminal, cp ends with one line saying what it copied and how
+/// fast (piped, it says nothing: `Fx::ok` asserts an empty stderr).
+#[test]
+fn cp_sums_up_on_a_terminal() {
+    let fx = Fx::new(Kind::Sqlite);
+    let src = fx.local("src");
+    std::fs::create_dir(&src).expect("mkdir");
+    std::fs::write(src.join("a"), noise(200_000, 5)).expect("write");
+    std::fs::write(src.join("b"), b"b").expect("write");
+    let bin = assert_cmd::cargo::cargo_bin("dynamofs");
+    // script(1) gives the copy a pseudo-terminal.
+    let out = std::process::Command::new("script")
+        .arg("-qec")
+        .arg(format!(
+            "'{}' cp -r '{}' '{}'",
+            bin.display(),
+            src.display(),
+            fx.at("/")
+        ))
+        .arg("/dev/null")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("script");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    let last = shown.rsplit("\u{1b}[2K").next().unwrap_or_default();
+    assert!(
+        last.starts_with("copied 2 files (195.3 KiB) in ")
+            && (last.contains(" MiB/s") || last.contains(" KiB/s")),
+        "{last:?}"
+    );
+    assert_eq!(fx.ok(&["cat", &fx.at("/src/b")]), "b");
+}

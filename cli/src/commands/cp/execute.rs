@@ -84,6 +84,7 @@ impl Copier<'_> {
             }
         }
         self.bar.finish_and_clear();
+        self.summarise();
         Ok(())
     }
 

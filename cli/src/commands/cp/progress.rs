@@ -42,6 +42,25 @@ impl Copier<'_> {
         self.bytes = bytes;
     }
 
+    /// On a terminal, once the bar is gone: what was copied, how fast.
+    pub(super) fn summarise(&self) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        let (files, bytes) = (self.done_files.load(Ordering::Relaxed), self.bar.position());
+        let secs = self.bar.elapsed().as_secs_f64().max(0.001);
+        let failed = match self.failures {
+            0 => String::new(),
+            n => format!("; {n} failed"),
+        };
+        eprintln!(
+            "copied {files} file{} ({}) in {secs:.1} s, {}/s{failed}",
+            if files == 1 { "" } else { "s" },
+            crate::commands::stats::bytes(bytes),
+            crate::commands::stats::bytes((bytes as f64 / secs) as u64),
+        );
+    }
+
     pub(super) fn start_bar(&self) {
         if self.bar.is_hidden() {
             return;
