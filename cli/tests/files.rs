@@ -122,6 +122,18 @@ impl Fx {
     }
 }
 
+/// The moto server keeps a table's every byte until it is deleted.
+impl Drop for Fx {
+    fn drop(&mut self) {
+        if self.endpoint.is_some() {
+            let _ = self
+                .cmd()
+                .args(["destroy", &self.source, "--yes", "--force"])
+                .output();
+        }
+    }
+}
+
 /// Bytes that do not compress to nothing and differ per seed.
 fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;

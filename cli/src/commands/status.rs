@@ -165,6 +165,10 @@ fn report_json(source: &str, st: &Status, now: i64) -> Json {
                         "billing",
                         ts.info.billing.as_deref().map_or(Json::Null, Json::s),
                     ),
+                    (
+                        "class",
+                        ts.info.class.as_deref().map_or(Json::Null, Json::s),
+                    ),
                     ("items", opt(ts.info.items)),
                     ("bytes", opt(ts.info.bytes)),
                 ]),
