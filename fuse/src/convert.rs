@@ -38,7 +38,7 @@ pub fn kind(k: FileType) -> fuser::FileType {
 
 pub fn attr(a: &Attr) -> FileAttr {
     FileAttr {
-        ino: INodeNo(a.ino),
+        ino: INodeNo(crate::root::outward(a.ino)),
         size: a.size,
         blocks: a.blocks,
         atime: time(a.atime),
@@ -61,7 +61,7 @@ pub fn attr(a: &Attr) -> FileAttr {
 /// again at once, and the lookup answers with the error.
 pub fn unreadable(ino: u64, k: FileType) -> FileAttr {
     FileAttr {
-        ino: INodeNo(ino),
+        ino: INodeNo(crate::root::outward(ino)),
         size: 0,
         blocks: 0,
         atime: UNIX_EPOCH,

@@ -27,8 +27,10 @@ pub(crate) async fn revalidate(
 pub(crate) async fn invalidate(notifier: &OnceLock<fuser::Notifier>, ino: u64, pages: bool) {
     if let Some(n) = notifier.get().cloned() {
         let offset = if pages { 0 } else { -1 };
-        let sent =
-            tokio::task::spawn_blocking(move || n.inval_inode(INodeNo(ino), offset, 0)).await;
+        let sent = tokio::task::spawn_blocking(move || {
+            n.inval_inode(INodeNo(crate::root::outward(ino)), offset, 0)
+        })
+        .await;
         if let Ok(Err(e)) = sent {
             tracing::debug!(ino, "invalidating the kernel's cache: {e}");
         }

@@ -9,6 +9,7 @@ mod convert;
 mod kernel_cache;
 mod lockreq;
 mod options;
+mod root;
 
 pub use kernel_cache::take_cached_writes;
 pub use options::MountOptions;
@@ -93,6 +94,7 @@ impl Adapter {
         rt: tokio::runtime::Handle,
         opts: MountOptions,
     ) -> Adapter {
+        root::set_top(opts.top);
         Adapter {
             fs,
             notifier: Arc::new(OnceLock::new()),
@@ -215,6 +217,7 @@ impl fuser::Filesystem for Adapter {
     }
 
     fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
         let ttl = self.opts.entry_ttl;
         self.spawn(async move {
@@ -227,11 +230,13 @@ impl fuser::Filesystem for Adapter {
     }
 
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
         self.spawn(async move { fs.forget(ino.0, nlookup).await });
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
         let ttl = self.opts.attr_ttl;
         self.spawn(async move {
@@ -261,6 +266,7 @@ impl fuser::Filesystem for Adapter {
         _flags: Option<fuser::BsdFileFlags>,
         reply: ReplyAttr,
     ) {
+        let ino = root::inward(ino);
         let (fs, c) = (Arc::clone(&self.fs), caller(req));
         let ttl = self.opts.attr_ttl;
         let set = SetAttr {
@@ -286,6 +292,7 @@ impl fuser::Filesystem for Adapter {
     }
 
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+        let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
         self.spawn(async move {
             match fs.readlink(ino.0).await {
@@ -305,6 +312,7 @@ impl fuser::Filesystem for Adapter {
         rdev: u32,
         reply: ReplyEntry,
     ) {
+        let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
         entry_reply!(
             self,
@@ -323,16 +331,19 @@ impl fuser::Filesystem for Adapter {
         _umask: u32,
         reply: ReplyEntry,
     ) {
+        let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
         entry_reply!(self, reply, "mkdir", fs.mkdir(&c, parent.0, &name, mode));
     }
 
     fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
         empty_reply!(self, reply, "unlink", fs.unlink(&c, parent.0, &name));
     }
 
     fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
         empty_reply!(self, reply, "rmdir", fs.rmdir(&c, parent.0, &name));
     }
@@ -345,6 +356,7 @@ impl fuser::Filesystem for Adapter {
         target: &Path,
         reply: ReplyEntry,
     ) {
+        let parent = root::inward(parent);
         let (fs, c) = (Arc::clone(&self.fs), caller(req));
         let (name, target) = (
             link_name.as_bytes().to_vec(),
@@ -368,6 +380,8 @@ impl fuser::Filesystem for Adapter {
         flags: fuser::RenameFlags,
         reply: ReplyEmpty,
     ) {
+        let parent = root::inward(parent);
+        let newparent = root::inward(newparent);
         let (fs, c) = (Arc::clone(&self.fs), caller(req));
         let (name, newname) = (name.as_bytes().to_vec(), newname.as_bytes().to_vec());
         if flags.contains(fuser::RenameFlags::RENAME_WHITEOUT) {
@@ -394,6 +408,8 @@ impl fuser::Filesystem for Adapter {
         newname: &OsStr,
         reply: ReplyEntry,
     ) {
+        let ino = root::inward(ino);
+        let newparent = root::inward(newparent);
         let (fs, c, name) = (
             Arc::clone(&self.fs),
             caller(req),
@@ -403,6 +419,7 @@ impl fuser::Filesystem for Adapter {
     }
 
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        let ino = root::inward(ino);
         let (fs, c) = (Arc::clone(&self.fs), caller(req));
         let mut mode = self.open_mode(flags.0);
         if flags.acc_mode() == OpenAccMode::O_RDONLY {
@@ -440,6 +457,7 @@ impl fuser::Filesystem for Adapter {
         lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
+        let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
         let enforce = self.enforced();
         self.spawn(async move {
@@ -469,6 +487,7 @@ impl fuser::Filesystem for Adapter {
         lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
+        let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
         let data = data.to_vec();
         let enforce = self.enforced();
@@ -495,6 +514,7 @@ impl fuser::Filesystem for Adapter {
         lock_owner: LockOwner,
         reply: ReplyEmpty,
     ) {
+        let ino = root::inward(ino);
         if let Ok(mut m) = self.lock_owners.lock() {
             if let Some(owners) = m.get_mut(&fh.0) {
                 owners.remove(&lock_owner.0);
@@ -527,6 +547,7 @@ impl fuser::Filesystem for Adapter {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
+        let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
         let locks = self.locks.clone();
         let mut owners = self
@@ -565,6 +586,7 @@ impl fuser::Filesystem for Adapter {
     }
 
     fn opendir(&self, req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        let ino = root::inward(ino);
         let (fs, c) = (Arc::clone(&self.fs), caller(req));
         let id = self.next_dir.fetch_add(1, Ordering::Relaxed);
         let dirs = Arc::clone(&self.dirs);
@@ -584,7 +606,7 @@ impl fuser::Filesystem for Adapter {
     fn readdir(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        dir_ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         mut reply: ReplyDirectory,
@@ -607,7 +629,7 @@ impl fuser::Filesystem for Adapter {
                 }
                 for (next, e) in page {
                     if reply.add(
-                        INodeNo(e.ino),
+                        root::listed(dir_ino, &e.name, e.ino),
                         next,
                         kind(e.kind),
                         OsStr::from_bytes(&e.name),
@@ -624,7 +646,7 @@ impl fuser::Filesystem for Adapter {
     fn readdirplus(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        dir_ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         mut reply: ReplyDirectoryPlus,
@@ -652,7 +674,7 @@ impl fuser::Filesystem for Adapter {
                         None => (unreadable(e.ino, e.kind), Duration::ZERO),
                     };
                     if reply.add(
-                        INodeNo(e.ino),
+                        root::listed(dir_ino, &e.name, e.ino),
                         next,
                         OsStr::from_bytes(&e.name),
                         &ttl,
@@ -711,6 +733,7 @@ impl fuser::Filesystem for Adapter {
         _position: u32,
         reply: ReplyEmpty,
     ) {
+        let ino = root::inward(ino);
         let (fs, c) = (Arc::clone(&self.fs), caller(req));
         let (name, value) = (name.as_bytes().to_vec(), value.to_vec());
         // XATTR_CREATE = 1, XATTR_REPLACE = 2.
@@ -727,6 +750,7 @@ impl fuser::Filesystem for Adapter {
     }
 
     fn getxattr(&self, req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        let ino = root::inward(ino);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
         self.spawn(async move {
             match fs.getxattr(&c, ino.0, &name).await {
@@ -739,6 +763,7 @@ impl fuser::Filesystem for Adapter {
     }
 
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+        let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
         self.spawn(async move {
             match fs.listxattr(ino.0).await {
@@ -762,11 +787,13 @@ impl fuser::Filesystem for Adapter {
     }
 
     fn removexattr(&self, req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let ino = root::inward(ino);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
         empty_reply!(self, reply, "removexattr", fs.removexattr(&c, ino.0, &name));
     }
 
     fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
+        let ino = root::inward(ino);
         let (fs, c) = (Arc::clone(&self.fs), caller(req));
         let mask = (mask.bits() & 7) as u32;
         empty_reply!(self, reply, "access", fs.access(&c, ino.0, mask));
@@ -782,6 +809,7 @@ impl fuser::Filesystem for Adapter {
         flags: i32,
         reply: ReplyCreate,
     ) {
+        let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
         let ttl = self.opts.entry_ttl;
         let mut open = self.open_mode(flags);
@@ -812,6 +840,7 @@ impl fuser::Filesystem for Adapter {
         pid: u32,
         reply: ReplyLock,
     ) {
+        let ino = root::inward(ino);
         let Some(locks) = self.locks.clone() else {
             reply.error(Errno::ENOSYS);
             return;
@@ -850,6 +879,7 @@ impl fuser::Filesystem for Adapter {
         sleep: bool,
         reply: ReplyEmpty,
     ) {
+        let ino = root::inward(ino);
         let Some(locks) = self.locks.clone() else {
             reply.error(Errno::ENOSYS);
             return;
@@ -929,6 +959,7 @@ impl fuser::Filesystem for Adapter {
         mode: i32,
         reply: ReplyEmpty,
     ) {
+        let ino = root::inward(ino);
         if mode != 0 {
             // Only plain preallocation: punching holes and the rest are
             // not supported.

@@ -24,6 +24,9 @@ pub struct MountOptions {
     pub threads: usize,
     /// Enforce locks on read and write (EAGAIN), as the original DynamoFS.
     pub mandatory_locks: bool,
+    /// The directory the mount shows as its root (`-o subdir`); the file
+    /// system's root by default.
+    pub top: u64,
 }
 
 impl Default for MountOptions {
@@ -38,6 +41,7 @@ impl Default for MountOptions {
             fsname: "dynamofs".into(),
             threads: 4,
             mandatory_locks: false,
+            top: dynamofs_core::schema::ROOT_INO,
         }
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
+use dynamofs_core::caller::Caller;
 use dynamofs_core::client::Client;
 use dynamofs_core::error::FsResult;
 use dynamofs_core::fs::{Fs, FsOptions};
@@ -47,6 +48,8 @@ pub struct Options {
     pub log: Option<PathBuf>,
     /// Mount over a directory that has files in it (hiding them).
     pub nonempty: bool,
+    /// A directory of the file system to show as the mount's root.
+    pub subdir: Option<String>,
 }
 
 /// Options /etc/fstab and mount(8) pass that mean nothing to us (or that
@@ -121,6 +124,7 @@ pub(crate) const KNOWN: &[&str] = &[
     "nonempty",
     "write_buffer",
     "block_cache",
+    "subdir",
 ];
 
 /// The known option nearest to a mistyped one, if one is near enough.
@@ -182,6 +186,7 @@ pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
             }
             ("log", Some(v)) => o.log = Some(PathBuf::from(v)),
             ("nonempty", None) => o.nonempty = true,
+            ("subdir", Some(v)) => o.subdir = Some(v.to_string()),
             ("write_buffer", Some(v)) => o.write_buffer = Some(mib(k, v)?),
             ("block_cache", Some(v)) => o.block_cache = Some(mib(k, v)?),
             (k, _) if IGNORED.contains(&k) || k.starts_with("x-") || k == "comment" => {}
@@ -363,6 +368,15 @@ async fn serve(
     };
     let mut mount_opts = opts.mount.clone();
     mount_opts.fsname = source.to_string();
+    if let Some(sub) = &opts.subdir {
+        mount_opts.top = match top_of(&server.fs(), sub).await {
+            Ok(ino) => ino,
+            Err(e) => {
+                let _ = server.stop().await;
+                return Err(e);
+            }
+        };
+    }
     let adapter = Adapter::new(
         server.fs(),
         server.locks(),
@@ -432,6 +446,20 @@ async fn serve(
     flushed.context("flushing buffered data at unmount")?;
     tracing::info!("unmounted {dir_shown}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The inode of `-o subdir=PATH`, which must be a directory.
+async fn top_of(fs: &Fs, sub: &str) -> anyhow::Result<u64> {
+    if !sub.starts_with('/') {
+        bail!("subdir={sub}: give the directory as an absolute path in the file system, e.g. subdir=/team");
+    }
+    let found = dynamofs_core::path::resolve(fs, &Caller::root(), sub.as_bytes(), true)
+        .await
+        .with_context(|| format!("subdir={sub}: no such directory in the file system"))?;
+    if found.attr.kind != dynamofs_core::inode::FileType::Directory {
+        bail!("subdir={sub} is not a directory");
+    }
+    Ok(found.attr.ino)
 }
 
 /// What serves a mount: a client, with its session and the locks it
