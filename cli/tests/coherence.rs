@@ -417,6 +417,77 @@ os.close(fd)
     fsck_clean(&store, m);
 }
 
+/// An unlock that the kernel queued while its mount was stalled past the
+/// lease (the writer wrote under the lock, then unlocked, with the server
+/// stopped): on resuming, the client drops what it buffered under the lost
+/// lock, so the unlock must fail (EIO), never succeed for a record that is
+/// not stored (chaos found one: "lost record ..., whose unlock had
+/// returned").
+fn unlock_queued_in_a_stall_does_not_vouch_for_dropped_data(kind: Kind) {
+    let store = Store::new(kind);
+    let m = mounts(&store, kind, 2);
+    let (a, b) = (&m[0], &m[1]);
+    fs::write(a.path("spool"), b"").expect("create");
+    let script = r#"
+import errno, fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+os.lseek(fd, 0, os.SEEK_END)
+os.write(fd, b"buffered under the lock\n")
+print("written", flush=True)
+sys.stdin.readline()
+try:
+    fcntl.lockf(fd, fcntl.LOCK_UN)
+    print("ok", flush=True)
+except OSError as e:
+    print(errno.errorcode[e.errno], flush=True)
+"#;
+    let mut writer = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(b.path("spool"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut out = BufReader::new(writer.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("read");
+    assert_eq!(line.trim(), "written");
+    let pid = b.server_pid().expect("B's server");
+    common::sh(&format!("kill -STOP {pid}"));
+    let mut input = writer.stdin.take().expect("stdin");
+    writeln!(input, "unlock").expect("send");
+    // The unlock waits in the kernel's queue; A takes the lock over once
+    // B's lease ran out, and appends.
+    let st = Command::new("python3")
+        .arg("-c")
+        .arg(
+            r#"
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+os.lseek(fd, 0, os.SEEK_END)
+os.write(fd, b"next holder\n")
+fcntl.lockf(fd, fcntl.LOCK_UN)
+"#,
+        )
+        .arg(a.path("spool"))
+        .status()
+        .expect("python3");
+    common::sh(&format!("kill -CONT {pid}"));
+    assert!(st.success(), "A did not get the lock");
+    let mut answer = String::new();
+    out.read_line(&mut answer).expect("answer");
+    let _ = writer.wait();
+    let text = fs::read_to_string(a.path("spool")).expect("read");
+    assert!(
+        answer.trim() == "EIO" || text.contains("buffered under the lock"),
+        "the unlock answered {answer:?} but its record is not stored: {text:?}"
+    );
+    assert!(text.contains("next holder"), "{text:?}");
+}
+
 /// A file being made in A (create, write, fchmod, futimens, close, as tar
 /// does): B sees its attributes with its data, at close; a chmod that
 /// narrows access shows in B at once, while the file is still open.
@@ -474,4 +545,5 @@ common::both!(
     create_after_remote_unlink,
     locked_appends_keep_every_record,
     stalled_client_loses_its_locks,
+    unlock_queued_in_a_stall_does_not_vouch_for_dropped_data,
 );

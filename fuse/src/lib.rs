@@ -909,8 +909,16 @@ impl fuser::Filesystem for Adapter {
             }
             let r = if typ == F_UNLCK {
                 // Releasing a lock writes the data it protected first, so
-                // the next holder reads it (as on NFS).
-                match fs.flush_ino(ino.0).await {
+                // the next holder reads it (as on NFS). The handle is
+                // checked again after the flush, which first settles a
+                // lease that lapsed while this request waited (a stall):
+                // the data dropped with it must not be vouched for by an
+                // unlock that succeeds.
+                match fs
+                    .flush_ino(ino.0)
+                    .await
+                    .and_then(|()| fs.check_handle(fh.0))
+                {
                     Ok(()) => {
                         locks
                             .unlock(
