@@ -9,6 +9,7 @@ mod convert;
 mod kernel_cache;
 mod lockreq;
 mod options;
+mod posix_lock;
 mod root;
 
 pub use kernel_cache::take_cached_writes;
@@ -35,8 +36,8 @@ use fuser::{
 };
 
 use convert::{attr, errno, kind, nanos, unreadable};
-use kernel_cache::{invalidate, revalidate};
-use lockreq::{lock_end, lock_type, signal_pending, F_RDLCK, F_UNLCK, F_WRLCK, OFFSET_MAX};
+use kernel_cache::invalidate;
+use lockreq::{lock_end, lock_type, F_RDLCK, F_UNLCK, F_WRLCK, OFFSET_MAX};
 
 /// Largest write the kernel sends in one request.
 pub const MAX_WRITE: u32 = 1 << 20;
@@ -902,55 +903,18 @@ impl fuser::Filesystem for Adapter {
         }
         let fs = Arc::clone(&self.fs);
         let notifier = Arc::clone(&self.notifier);
+        let change = posix_lock::Change {
+            ino: ino.0,
+            fh: fh.0,
+            owner: lock_owner.0,
+            start,
+            end,
+            typ,
+            pid,
+            sleep,
+        };
         self.spawn(async move {
-            // A handle whose locks went with a lost lease answers EIO.
-            if let Err(e) = fs.check_handle(fh.0) {
-                return reply.error(errno("setlk", &e));
-            }
-            let r = if typ == F_UNLCK {
-                // Releasing a lock writes the data it protected first, so
-                // the next holder reads it (as on NFS). The handle is
-                // checked again after the flush, which first settles a
-                // lease that lapsed while this request waited (a stall):
-                // the data dropped with it must not be vouched for by an
-                // unlock that succeeds.
-                match fs
-                    .flush_ino(ino.0)
-                    .await
-                    .and_then(|()| fs.check_handle(fh.0))
-                {
-                    Ok(()) => {
-                        locks
-                            .unlock(
-                                ino.0,
-                                dynamofs_core::locks::LockKind::Posix,
-                                lock_owner.0,
-                                start,
-                                end,
-                            )
-                            .await
-                    }
-                    Err(e) => Err(e),
-                }
-            } else {
-                let Some(t) = lock_type(typ) else {
-                    return reply.error(Errno::EINVAL);
-                };
-                let req = LockRequest::posix(t, start, end, lock_owner.0, pid);
-                let taken = if sleep {
-                    // fuser does not pass the kernel's interrupts on, so the
-                    // wait watches the waiting process for a pending signal.
-                    let probe = move || signal_pending(pid);
-                    locks.setlkw(ino.0, &req, &probe).await
-                } else {
-                    locks.setlk(ino.0, &req).await
-                };
-                match taken {
-                    Ok(()) => revalidate(&fs, &notifier, ino.0).await,
-                    Err(e) => Err(e),
-                }
-            };
-            match r {
+            match posix_lock::apply(&fs, &locks, &notifier, change).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno("setlk", &e)),
             }
