@@ -33,12 +33,11 @@ pub(crate) async fn apply(
     fs.check_handle(c.fh)?;
     if c.typ == F_UNLCK {
         // Releasing a lock writes the data it protected first, so the next
-        // holder reads it (as on NFS). The handle is checked again after
-        // the flush, which first settles a lease that lapsed while this
-        // request waited (a stall): the data dropped with it must not be
+        // holder reads it (as on NFS), through the lock's handle: a lease
+        // that lapsed while this request waited (a stall) is settled first,
+        // and the data dropped with it fails the flush instead of being
         // vouched for by an unlock that succeeds.
-        fs.flush_ino(c.ino).await?;
-        fs.check_handle(c.fh)?;
+        fs.flush(c.fh).await?;
         return locks
             .unlock(c.ino, LockKind::Posix, c.owner, c.start, c.end)
             .await;
