@@ -100,11 +100,7 @@ impl DynamoStore {
                 req.billing_mode(mode).set_provisioned_throughput(units)
             }
             TableChange::Class(class) => {
-                let now = d
-                    .table_class_summary()
-                    .and_then(|c| c.table_class())
-                    .map_or(TableClass::Standard, |c| class_of(c.clone()));
-                if now == class {
+                if class_of(&d) == class {
                     return Ok(());
                 }
                 req.table_class(match class {
@@ -155,9 +151,11 @@ fn billing_of(d: &TableDescription) -> Option<Billing> {
     }
 }
 
-pub(super) fn class_of(c: SdkTableClass) -> TableClass {
-    match c {
-        SdkTableClass::StandardInfrequentAccess => TableClass::InfrequentAccess,
+/// A table's class (DynamoDB names none for Standard tables made before
+/// classes existed).
+pub(super) fn class_of(d: &TableDescription) -> TableClass {
+    match d.table_class_summary().and_then(|c| c.table_class()) {
+        Some(SdkTableClass::StandardInfrequentAccess) => TableClass::InfrequentAccess,
         _ => TableClass::Standard,
     }
 }

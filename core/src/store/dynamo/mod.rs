@@ -597,10 +597,7 @@ impl Store for DynamoStore {
             (Some(m), _) => m.as_str().to_lowercase(),
             (None, _) => "on-demand".to_string(),
         };
-        let class = d
-            .table_class_summary()
-            .and_then(|c| c.table_class())
-            .map_or(TableClass::Standard, |c| class_of(c.clone()));
+        let class = class_of(&d);
         Ok(TableInfo {
             billing: Some(billing),
             class: Some(class.name().to_string()),
