@@ -1,7 +1,6 @@
 //! `dynamofs destroy`: delete a file system for good, after a confirmation
 //! that names it and the mounts that still use it.
 
-use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -9,7 +8,7 @@ use clap::Args;
 use dynamofs_core::destroy::{self, Survey};
 use dynamofs_core::superblock::now_ns;
 
-use super::stats::{ago, short, span};
+use super::stats::{ago, ask, short, span};
 use crate::args::GlobalArgs;
 use crate::printer::Printer;
 
@@ -113,18 +112,10 @@ fn describe(source: &str, s: &Survey) -> String {
 
 /// Go on only when the user types `expected` (or passed --yes).
 fn confirm_typed(expected: &str, yes: bool) -> anyhow::Result<()> {
-    if yes {
-        return Ok(());
+    let question =
+        format!("this deletes every file in it, with no undo; type {expected} to go on: ");
+    match ask(&question, "destroy it", yes)? {
+        Some(typed) if typed != expected => bail!("not confirmed: nothing was deleted"),
+        _ => Ok(()),
     }
-    if !std::io::stdin().is_terminal() {
-        bail!("not confirmed (stdin is not a terminal): pass --yes to destroy it");
-    }
-    eprint!("this deletes every file in it, with no undo; type {expected} to go on: ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    if line.trim() != expected {
-        bail!("not confirmed: nothing was deleted");
-    }
-    Ok(())
 }

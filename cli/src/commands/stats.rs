@@ -455,21 +455,29 @@ pub fn short(id: &str) -> &str {
 /// Go on only with a yes: `what` (e.g. "break lock 3fa2c4d1") is asked
 /// on a terminal; elsewhere `--yes` is needed.
 pub fn confirm(what: &str, yes: bool) -> anyhow::Result<()> {
+    match ask(&format!("{what}? [y/N] "), what, yes)? {
+        None => Ok(()),
+        Some(a) if matches!(a.to_ascii_lowercase().as_str(), "y" | "yes") => Ok(()),
+        Some(_) => bail!("not confirmed: nothing was changed"),
+    }
+}
+
+/// The user's answer to `question` on a terminal (trimmed); `None` when
+/// --yes answered it already. Elsewhere without --yes, an error saying to
+/// pass it to `what`.
+pub fn ask(question: &str, what: &str, yes: bool) -> anyhow::Result<Option<String>> {
     use std::io::Write;
     if yes {
-        return Ok(());
+        return Ok(None);
     }
     if !std::io::stdin().is_terminal() {
         bail!("not confirmed (stdin is not a terminal): pass --yes to {what}");
     }
-    eprint!("{what}? [y/N] ");
+    eprint!("{question}");
     std::io::stderr().flush()?;
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
-    match line.trim().to_ascii_lowercase().as_str() {
-        "y" | "yes" => Ok(()),
-        _ => bail!("not confirmed: nothing was changed"),
-    }
+    Ok(Some(line.trim().to_string()))
 }
 
 #[cfg(test)]
