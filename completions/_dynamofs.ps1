@@ -46,6 +46,8 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, tables and mounts, without a scan.')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, or change those that can change.')
             [CompletionResult]::new('destroy', 'destroy', [CompletionResultType]::ParameterValue, 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.')
+            [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Write the whole file system, data included, to FILE (or standard output): every inode with its attributes and extended attributes, hard links once, symbolic links, devices, and the data, with holes left out.')
+            [CompletionResult]::new('load', 'load', [CompletionResultType]::ParameterValue, 'Create a dump''s tree in a file system, most often a new one made with `dynamofs mkfs`: inodes, names, hard links, owners, modes, times, extended attributes and data. Reads FILE or standard input.')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -357,6 +359,35 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'dynamofs;dump' {
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
+            [CompletionResult]::new('--metadata-only', '--metadata-only', [CompletionResultType]::ParameterName, 'Attributes and names only, no file data (files keep their sizes)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dynamofs;load' {
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Load into a file system that is not empty (a name the dump holds too makes the load fail there)')
+            [CompletionResult]::new('--metadata-only', '--metadata-only', [CompletionResultType]::ParameterName, 'Load a dump made with --metadata-only: files get their sizes and read as zeros')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'dynamofs;help' {
             [CompletionResult]::new('mkfs', 'mkfs', [CompletionResultType]::ParameterValue, 'Create a file system: its two tables, superblock and root directory.')
             [CompletionResult]::new('mount', 'mount', [CompletionResultType]::ParameterValue, 'Mount a file system: serve it through FUSE.')
@@ -373,6 +404,8 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, tables and mounts, without a scan.')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, or change those that can change.')
             [CompletionResult]::new('destroy', 'destroy', [CompletionResultType]::ParameterValue, 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.')
+            [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Write the whole file system, data included, to FILE (or standard output): every inode with its attributes and extended attributes, hard links once, symbolic links, devices, and the data, with holes left out.')
+            [CompletionResult]::new('load', 'load', [CompletionResultType]::ParameterValue, 'Create a dump''s tree in a file system, most often a new one made with `dynamofs mkfs`: inodes, names, hard links, owners, modes, times, extended attributes and data. Reads FILE or standard input.')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -427,6 +460,12 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             break
         }
         'dynamofs;help;destroy' {
+            break
+        }
+        'dynamofs;help;dump' {
+            break
+        }
+        'dynamofs;help;load' {
             break
         }
         'dynamofs;help;help' {

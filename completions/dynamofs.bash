@@ -28,11 +28,17 @@ _dynamofs() {
             dynamofs,destroy)
                 cmd="dynamofs__subcmd__destroy"
                 ;;
+            dynamofs,dump)
+                cmd="dynamofs__subcmd__dump"
+                ;;
             dynamofs,fsck)
                 cmd="dynamofs__subcmd__fsck"
                 ;;
             dynamofs,help)
                 cmd="dynamofs__subcmd__help"
+                ;;
+            dynamofs,load)
+                cmd="dynamofs__subcmd__load"
                 ;;
             dynamofs,lock)
                 cmd="dynamofs__subcmd__lock"
@@ -76,11 +82,17 @@ _dynamofs() {
             dynamofs__subcmd__help,destroy)
                 cmd="dynamofs__subcmd__help__subcmd__destroy"
                 ;;
+            dynamofs__subcmd__help,dump)
+                cmd="dynamofs__subcmd__help__subcmd__dump"
+                ;;
             dynamofs__subcmd__help,fsck)
                 cmd="dynamofs__subcmd__help__subcmd__fsck"
                 ;;
             dynamofs__subcmd__help,help)
                 cmd="dynamofs__subcmd__help__subcmd__help"
+                ;;
+            dynamofs__subcmd__help,load)
+                cmd="dynamofs__subcmd__help__subcmd__load"
                 ;;
             dynamofs__subcmd__help,lock)
                 cmd="dynamofs__subcmd__help__subcmd__lock"
@@ -143,7 +155,7 @@ _dynamofs() {
 
     case "${cmd}" in
         dynamofs)
-            opts="-v -q -h -V --endpoint --profile --verbose --quiet --help --version mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy help"
+            opts="-v -q -h -V --endpoint --profile --verbose --quiet --help --version mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy dump load help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -280,6 +292,28 @@ _dynamofs() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dynamofs__subcmd__dump)
+            opts="-v -q -h -V --metadata-only --endpoint --profile --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dynamofs__subcmd__fsck)
             opts="-v -q -h -V --repair --json --force --endpoint --profile --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -303,7 +337,7 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__help)
-            opts="mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy help"
+            opts="mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy dump load help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,6 +406,20 @@ _dynamofs() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dynamofs__subcmd__help__subcmd__dump)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dynamofs__subcmd__help__subcmd__fsck)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -387,6 +435,20 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__help__subcmd__load)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -561,6 +623,28 @@ _dynamofs() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__load)
+            opts="-v -q -h -V --force --metadata-only --endpoint --profile --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

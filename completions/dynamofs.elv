@@ -43,6 +43,8 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand status 'Show a file system''s settings, tables and mounts, without a scan.'
             cand config 'Show a file system''s settings, or change those that can change.'
             cand destroy 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.'
+            cand dump 'Write the whole file system, data included, to FILE (or standard output): every inode with its attributes and extended attributes, hard links once, symbolic links, devices, and the data, with holes left out.'
+            cand load 'Create a dump''s tree in a file system, most often a new one made with `dynamofs mkfs`: inodes, names, hard links, owners, modes, times, extended attributes and data. Reads FILE or standard input.'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dynamofs;mkfs'= {
@@ -332,6 +334,33 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dynamofs;dump'= {
+            cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
+            cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
+            cand --metadata-only 'Attributes and names only, no file data (files keep their sizes)'
+            cand -v 'More detail: -v shows debug logs and full error chains'
+            cand --verbose 'More detail: -v shows debug logs and full error chains'
+            cand -q 'Print only errors; no progress display'
+            cand --quiet 'Print only errors; no progress display'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamofs;load'= {
+            cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
+            cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
+            cand --force 'Load into a file system that is not empty (a name the dump holds too makes the load fail there)'
+            cand --metadata-only 'Load a dump made with --metadata-only: files get their sizes and read as zeros'
+            cand -v 'More detail: -v shows debug logs and full error chains'
+            cand --verbose 'More detail: -v shows debug logs and full error chains'
+            cand -q 'Print only errors; no progress display'
+            cand --quiet 'Print only errors; no progress display'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'dynamofs;help'= {
             cand mkfs 'Create a file system: its two tables, superblock and root directory.'
             cand mount 'Mount a file system: serve it through FUSE.'
@@ -348,6 +377,8 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand status 'Show a file system''s settings, tables and mounts, without a scan.'
             cand config 'Show a file system''s settings, or change those that can change.'
             cand destroy 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.'
+            cand dump 'Write the whole file system, data included, to FILE (or standard output): every inode with its attributes and extended attributes, hard links once, symbolic links, devices, and the data, with holes left out.'
+            cand load 'Create a dump''s tree in a file system, most often a new one made with `dynamofs mkfs`: inodes, names, hard links, owners, modes, times, extended attributes and data. Reads FILE or standard input.'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dynamofs;help;mkfs'= {
@@ -385,6 +416,10 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
         &'dynamofs;help;config'= {
         }
         &'dynamofs;help;destroy'= {
+        }
+        &'dynamofs;help;dump'= {
+        }
+        &'dynamofs;help;load'= {
         }
         &'dynamofs;help;help'= {
         }

@@ -53,6 +53,8 @@ pub enum Command {
     Status(crate::commands::status::StatusArgs),
     Config(crate::commands::config::ConfigArgs),
     Destroy(crate::commands::destroy::DestroyArgs),
+    Dump(crate::commands::dump::DumpArgs),
+    Load(crate::commands::dump::LoadArgs),
     #[command(hide = true)]
     GenerateDocs(GenerateDocsArgs),
 }

@@ -41,6 +41,14 @@ impl Printer {
         out(line)
     }
 
+    /// A result line on stderr, unless -q: for commands whose stdout is
+    /// data (dump to standard output).
+    pub fn note(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
     /// The error and its causes on one line; the debug form with -v.
     pub fn error(&self, e: &anyhow::Error) {
         if self.verbose > 0 {

@@ -8,6 +8,7 @@ pub mod check;
 pub mod client;
 pub mod config;
 pub mod destroy;
+pub mod dump;
 pub mod error;
 pub mod fs;
 pub mod fsck;

@@ -129,6 +129,7 @@ fn exit_status(name: &str) -> String {
         | "dynamofs-mv" | "dynamofs-cp" => {
             "0 on success, 1 when any operand failed (each failure is reported and the others are done), 2 on a usage error."
         }
+        "dynamofs-dump" => "0 on success, 1 on an error or when an entry could not be read (each is reported and left out; the rest is dumped), 2 on a usage error.",
         _ => "0 on success, 1 on an error (reported on standard error with what to do), 2 on a usage error.",
     };
     format!(".SH \"EXIT STATUS\"\n{body}\n")

@@ -4,6 +4,7 @@ pub mod config;
 pub mod cp;
 pub mod destroy;
 pub mod docs;
+pub mod dump;
 pub mod files;
 pub mod fsck;
 pub mod lock;
