@@ -47,6 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, or change those that can change.')
             [CompletionResult]::new('destroy', 'destroy', [CompletionResultType]::ParameterValue, 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.')
             [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Write the whole file system, data included, to FILE (or standard output): every inode with its attributes and extended attributes, hard links once, symbolic links, devices, and the data, with holes left out.')
+            [CompletionResult]::new('trash', 'trash', [CompletionResultType]::ParameterValue, 'The trash: files that an unlink or a rename over them removed, kept in /.trash for the days `mkfs --trash-days` or `config --trash-days` set (live mounts purge older ones hourly).')
             [CompletionResult]::new('load', 'load', [CompletionResultType]::ParameterValue, 'Create a dump''s tree in a file system, most often a new one made with `dynamofs mkfs`: inodes, names, hard links, owners, modes, times, extended attributes and data. Reads FILE or standard input.')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -59,6 +60,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('--root-owner', '--root-owner', [CompletionResultType]::ParameterName, 'Owner of the root directory as UID:GID (default: the invoking user)')
             [CompletionResult]::new('--root-mode', '--root-mode', [CompletionResultType]::ParameterName, 'Permissions of the root directory, in octal')
             [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'Compress data blocks (DynamoDB bills per KB written and stored)')
+            [CompletionResult]::new('--trash-days', '--trash-days', [CompletionResultType]::ParameterName, 'Keep removed and replaced files this many days in /.trash, from which `dynamofs trash restore` puts them back (0: removal is final; `dynamofs config --trash-days` changes it later)')
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Destroy an existing file system (or foreign tables) at SOURCE')
@@ -327,6 +329,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
         }
         'dynamofs;config' {
             [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'Compress blocks written from now on with lz4, or not')
+            [CompletionResult]::new('--trash-days', '--trash-days', [CompletionResultType]::ParameterName, 'Keep removed and replaced files this many days in /.trash (0: off)')
             [CompletionResult]::new('--billing', '--billing', [CompletionResultType]::ParameterName, 'Switch both tables to this DynamoDB capacity mode')
             [CompletionResult]::new('--table-class', '--table-class', [CompletionResultType]::ParameterName, 'Switch both tables to this DynamoDB table class')
             [CompletionResult]::new('--read-capacity', '--read-capacity', [CompletionResultType]::ParameterName, 'Read capacity units per table (with --billing provisioned)')
@@ -373,6 +376,89 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'dynamofs;trash' {
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a machine-readable list (JSON)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List what the trash keeps (the default)')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put files back')
+            [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Remove for good what has expired, or everything with --all')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dynamofs;trash;list' {
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a machine-readable list (JSON)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dynamofs;trash;restore' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Put them in this directory of the file system instead')
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a machine-readable list (JSON)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dynamofs;trash;purge' {
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Everything in the trash, expired or not')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask (with --all)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask (with --all)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a machine-readable list (JSON)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dynamofs;trash;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List what the trash keeps (the default)')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put files back')
+            [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Remove for good what has expired, or everything with --all')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dynamofs;trash;help;list' {
+            break
+        }
+        'dynamofs;trash;help;restore' {
+            break
+        }
+        'dynamofs;trash;help;purge' {
+            break
+        }
+        'dynamofs;trash;help;help' {
+            break
+        }
         'dynamofs;load' {
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
@@ -405,6 +491,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, or change those that can change.')
             [CompletionResult]::new('destroy', 'destroy', [CompletionResultType]::ParameterValue, 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.')
             [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Write the whole file system, data included, to FILE (or standard output): every inode with its attributes and extended attributes, hard links once, symbolic links, devices, and the data, with holes left out.')
+            [CompletionResult]::new('trash', 'trash', [CompletionResultType]::ParameterValue, 'The trash: files that an unlink or a rename over them removed, kept in /.trash for the days `mkfs --trash-days` or `config --trash-days` set (live mounts purge older ones hourly).')
             [CompletionResult]::new('load', 'load', [CompletionResultType]::ParameterValue, 'Create a dump''s tree in a file system, most often a new one made with `dynamofs mkfs`: inodes, names, hard links, owners, modes, times, extended attributes and data. Reads FILE or standard input.')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -463,6 +550,21 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             break
         }
         'dynamofs;help;dump' {
+            break
+        }
+        'dynamofs;help;trash' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List what the trash keeps (the default)')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put files back')
+            [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Remove for good what has expired, or everything with --all')
+            break
+        }
+        'dynamofs;help;trash;list' {
+            break
+        }
+        'dynamofs;help;trash;restore' {
+            break
+        }
+        'dynamofs;help;trash;purge' {
             break
         }
         'dynamofs;help;load' {

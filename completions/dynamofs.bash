@@ -70,6 +70,9 @@ _dynamofs() {
             dynamofs,status)
                 cmd="dynamofs__subcmd__status"
                 ;;
+            dynamofs,trash)
+                cmd="dynamofs__subcmd__trash"
+                ;;
             dynamofs__subcmd__help,cat)
                 cmd="dynamofs__subcmd__help__subcmd__cat"
                 ;;
@@ -124,11 +127,23 @@ _dynamofs() {
             dynamofs__subcmd__help,status)
                 cmd="dynamofs__subcmd__help__subcmd__status"
                 ;;
+            dynamofs__subcmd__help,trash)
+                cmd="dynamofs__subcmd__help__subcmd__trash"
+                ;;
             dynamofs__subcmd__help__subcmd__lock,break)
                 cmd="dynamofs__subcmd__help__subcmd__lock__subcmd__break"
                 ;;
             dynamofs__subcmd__help__subcmd__lock,list)
                 cmd="dynamofs__subcmd__help__subcmd__lock__subcmd__list"
+                ;;
+            dynamofs__subcmd__help__subcmd__trash,list)
+                cmd="dynamofs__subcmd__help__subcmd__trash__subcmd__list"
+                ;;
+            dynamofs__subcmd__help__subcmd__trash,purge)
+                cmd="dynamofs__subcmd__help__subcmd__trash__subcmd__purge"
+                ;;
+            dynamofs__subcmd__help__subcmd__trash,restore)
+                cmd="dynamofs__subcmd__help__subcmd__trash__subcmd__restore"
                 ;;
             dynamofs__subcmd__lock,break)
                 cmd="dynamofs__subcmd__lock__subcmd__break"
@@ -148,6 +163,30 @@ _dynamofs() {
             dynamofs__subcmd__lock__subcmd__help,list)
                 cmd="dynamofs__subcmd__lock__subcmd__help__subcmd__list"
                 ;;
+            dynamofs__subcmd__trash,help)
+                cmd="dynamofs__subcmd__trash__subcmd__help"
+                ;;
+            dynamofs__subcmd__trash,list)
+                cmd="dynamofs__subcmd__trash__subcmd__list"
+                ;;
+            dynamofs__subcmd__trash,purge)
+                cmd="dynamofs__subcmd__trash__subcmd__purge"
+                ;;
+            dynamofs__subcmd__trash,restore)
+                cmd="dynamofs__subcmd__trash__subcmd__restore"
+                ;;
+            dynamofs__subcmd__trash__subcmd__help,help)
+                cmd="dynamofs__subcmd__trash__subcmd__help__subcmd__help"
+                ;;
+            dynamofs__subcmd__trash__subcmd__help,list)
+                cmd="dynamofs__subcmd__trash__subcmd__help__subcmd__list"
+                ;;
+            dynamofs__subcmd__trash__subcmd__help,purge)
+                cmd="dynamofs__subcmd__trash__subcmd__help__subcmd__purge"
+                ;;
+            dynamofs__subcmd__trash__subcmd__help,restore)
+                cmd="dynamofs__subcmd__trash__subcmd__help__subcmd__restore"
+                ;;
             *)
                 ;;
         esac
@@ -155,7 +194,7 @@ _dynamofs() {
 
     case "${cmd}" in
         dynamofs)
-            opts="-v -q -h -V --endpoint --profile --verbose --quiet --help --version mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy dump load help"
+            opts="-v -q -h -V --endpoint --profile --verbose --quiet --help --version mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy dump trash load help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -199,7 +238,7 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__config)
-            opts="-v -q -h -V --compression --billing --table-class --read-capacity --write-capacity --json --endpoint --profile --verbose --quiet --help --version"
+            opts="-v -q -h -V --compression --trash-days --billing --table-class --read-capacity --write-capacity --json --endpoint --profile --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -207,6 +246,10 @@ _dynamofs() {
             case "${prev}" in
                 --compression)
                     COMPREPLY=($(compgen -W "none lz4" -- "${cur}"))
+                    return 0
+                    ;;
+                --trash-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --billing)
@@ -337,7 +380,7 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__help)
-            opts="mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy dump load help"
+            opts="mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy dump trash load help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -630,6 +673,62 @@ _dynamofs() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dynamofs__subcmd__help__subcmd__trash)
+            opts="list restore purge"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__help__subcmd__trash__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__help__subcmd__trash__subcmd__purge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__help__subcmd__trash__subcmd__restore)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dynamofs__subcmd__load)
             opts="-v -q -h -V --force --metadata-only --endpoint --profile --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -831,7 +930,7 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__mkfs)
-            opts="-v -q -h -V --block-size --billing --read-capacity --write-capacity --root-owner --root-mode --compression --force --endpoint --profile --verbose --quiet --help --version"
+            opts="-v -q -h -V --block-size --billing --read-capacity --write-capacity --root-owner --root-mode --compression --trash-days --force --endpoint --profile --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -863,6 +962,10 @@ _dynamofs() {
                     ;;
                 --compression)
                     COMPREPLY=($(compgen -W "none lz4" -- "${cur}"))
+                    return 0
+                    ;;
+                --trash-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --endpoint)
@@ -1005,6 +1108,168 @@ _dynamofs() {
                 return 0
             fi
             case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__trash)
+            opts="-v -q -h -V --json --endpoint --profile --verbose --quiet --help --version list restore purge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__trash__subcmd__help)
+            opts="list restore purge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__trash__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__trash__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__trash__subcmd__help__subcmd__purge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__trash__subcmd__help__subcmd__restore)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__trash__subcmd__list)
+            opts="-v -q -h -V --json --endpoint --profile --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__trash__subcmd__purge)
+            opts="-y -v -q -h -V --all --yes --json --endpoint --profile --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__trash__subcmd__restore)
+            opts="-v -q -h -V --to --json --endpoint --profile --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

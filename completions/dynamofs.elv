@@ -44,6 +44,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand config 'Show a file system''s settings, or change those that can change.'
             cand destroy 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.'
             cand dump 'Write the whole file system, data included, to FILE (or standard output): every inode with its attributes and extended attributes, hard links once, symbolic links, devices, and the data, with holes left out.'
+            cand trash 'The trash: files that an unlink or a rename over them removed, kept in /.trash for the days `mkfs --trash-days` or `config --trash-days` set (live mounts purge older ones hourly).'
             cand load 'Create a dump''s tree in a file system, most often a new one made with `dynamofs mkfs`: inodes, names, hard links, owners, modes, times, extended attributes and data. Reads FILE or standard input.'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -55,6 +56,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand --root-owner 'Owner of the root directory as UID:GID (default: the invoking user)'
             cand --root-mode 'Permissions of the root directory, in octal'
             cand --compression 'Compress data blocks (DynamoDB bills per KB written and stored)'
+            cand --trash-days 'Keep removed and replaced files this many days in /.trash, from which `dynamofs trash restore` puts them back (0: removal is final; `dynamofs config --trash-days` changes it later)'
             cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
             cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
             cand --force 'Destroy an existing file system (or foreign tables) at SOURCE'
@@ -304,6 +306,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
         }
         &'dynamofs;config'= {
             cand --compression 'Compress blocks written from now on with lz4, or not'
+            cand --trash-days 'Keep removed and replaced files this many days in /.trash (0: off)'
             cand --billing 'Switch both tables to this DynamoDB capacity mode'
             cand --table-class 'Switch both tables to this DynamoDB table class'
             cand --read-capacity 'Read capacity units per table (with --billing provisioned)'
@@ -347,6 +350,80 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dynamofs;trash'= {
+            cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
+            cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
+            cand --json 'Print a machine-readable list (JSON)'
+            cand -v 'More detail: -v shows debug logs and full error chains'
+            cand --verbose 'More detail: -v shows debug logs and full error chains'
+            cand -q 'Print only errors; no progress display'
+            cand --quiet 'Print only errors; no progress display'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List what the trash keeps (the default)'
+            cand restore 'Put files back'
+            cand purge 'Remove for good what has expired, or everything with --all'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dynamofs;trash;list'= {
+            cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
+            cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
+            cand --json 'Print a machine-readable list (JSON)'
+            cand -v 'More detail: -v shows debug logs and full error chains'
+            cand --verbose 'More detail: -v shows debug logs and full error chains'
+            cand -q 'Print only errors; no progress display'
+            cand --quiet 'Print only errors; no progress display'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamofs;trash;restore'= {
+            cand --to 'Put them in this directory of the file system instead'
+            cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
+            cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
+            cand --json 'Print a machine-readable list (JSON)'
+            cand -v 'More detail: -v shows debug logs and full error chains'
+            cand --verbose 'More detail: -v shows debug logs and full error chains'
+            cand -q 'Print only errors; no progress display'
+            cand --quiet 'Print only errors; no progress display'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamofs;trash;purge'= {
+            cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
+            cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
+            cand --all 'Everything in the trash, expired or not'
+            cand -y 'Do not ask (with --all)'
+            cand --yes 'Do not ask (with --all)'
+            cand --json 'Print a machine-readable list (JSON)'
+            cand -v 'More detail: -v shows debug logs and full error chains'
+            cand --verbose 'More detail: -v shows debug logs and full error chains'
+            cand -q 'Print only errors; no progress display'
+            cand --quiet 'Print only errors; no progress display'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamofs;trash;help'= {
+            cand list 'List what the trash keeps (the default)'
+            cand restore 'Put files back'
+            cand purge 'Remove for good what has expired, or everything with --all'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dynamofs;trash;help;list'= {
+        }
+        &'dynamofs;trash;help;restore'= {
+        }
+        &'dynamofs;trash;help;purge'= {
+        }
+        &'dynamofs;trash;help;help'= {
+        }
         &'dynamofs;load'= {
             cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
             cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
@@ -378,6 +455,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand config 'Show a file system''s settings, or change those that can change.'
             cand destroy 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.'
             cand dump 'Write the whole file system, data included, to FILE (or standard output): every inode with its attributes and extended attributes, hard links once, symbolic links, devices, and the data, with holes left out.'
+            cand trash 'The trash: files that an unlink or a rename over them removed, kept in /.trash for the days `mkfs --trash-days` or `config --trash-days` set (live mounts purge older ones hourly).'
             cand load 'Create a dump''s tree in a file system, most often a new one made with `dynamofs mkfs`: inodes, names, hard links, owners, modes, times, extended attributes and data. Reads FILE or standard input.'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -418,6 +496,17 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
         &'dynamofs;help;destroy'= {
         }
         &'dynamofs;help;dump'= {
+        }
+        &'dynamofs;help;trash'= {
+            cand list 'List what the trash keeps (the default)'
+            cand restore 'Put files back'
+            cand purge 'Remove for good what has expired, or everything with --all'
+        }
+        &'dynamofs;help;trash;list'= {
+        }
+        &'dynamofs;help;trash;restore'= {
+        }
+        &'dynamofs;help;trash;purge'= {
         }
         &'dynamofs;help;load'= {
         }

@@ -54,6 +54,7 @@ pub enum Command {
     Config(crate::commands::config::ConfigArgs),
     Destroy(crate::commands::destroy::DestroyArgs),
     Dump(crate::commands::dump::DumpArgs),
+    Trash(crate::commands::trash::TrashArgs),
     Load(crate::commands::dump::LoadArgs),
     #[command(hide = true)]
     GenerateDocs(GenerateDocsArgs),
@@ -163,6 +164,12 @@ pub struct MkfsArgs {
     #[arg(long, value_enum, default_value_t = CompressionArg::Lz4)]
     pub compression: CompressionArg,
 
+    /// Keep removed and replaced files this many days in /.trash, from
+    /// which `dynamofs trash restore` puts them back (0: removal is final;
+    /// `dynamofs config --trash-days` changes it later)
+    #[arg(long, value_name = "DAYS", default_value_t = 0, value_parser = parse_trash_days)]
+    pub trash_days: u32,
+
     /// Destroy an existing file system (or foreign tables) at SOURCE
     #[arg(long)]
     pub force: bool,
@@ -221,5 +228,16 @@ fn parse_mode(s: &str) -> Result<u32, String> {
     match u32::from_str_radix(s, 8) {
         Ok(m) if m <= 0o7777 => Ok(m),
         _ => Err(format!("`{s}` is not an octal mode such as 755")),
+    }
+}
+
+/// Days of trash: 0 to 3650.
+pub fn parse_trash_days(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(d) if d <= dynamofs_core::superblock::MAX_TRASH_DAYS => Ok(d),
+        _ => Err(format!(
+            "`{s}` is not a number of days from 0 (no trash) to {}",
+            dynamofs_core::superblock::MAX_TRASH_DAYS
+        )),
     }
 }

@@ -18,6 +18,7 @@ pub struct Client {
     pub session: Arc<Session>,
     pub locks: Arc<Locks>,
     watcher: tokio::task::JoinHandle<()>,
+    purger: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Client {
@@ -37,11 +38,14 @@ impl Client {
         let locks = Arc::new(Locks::new(Arc::clone(&session)));
         fs.attach_locks(Arc::clone(&locks));
         let watcher = tokio::spawn(watch_lease(session.lease_losses(), Arc::clone(&fs)));
+        let purger =
+            (fs.superblock().trash_days > 0).then(|| tokio::spawn(purge_trash(Arc::clone(&fs))));
         Ok(Client {
             fs,
             session,
             locks,
             watcher,
+            purger,
         })
     }
 
@@ -51,6 +55,9 @@ impl Client {
         let flushed = self.fs.flush_all().await;
         self.fs.settle().await;
         self.watcher.abort();
+        if let Some(p) = &self.purger {
+            p.abort();
+        }
         self.session.end().await;
         flushed
     }
@@ -59,5 +66,25 @@ impl Client {
 async fn watch_lease(mut losses: tokio::sync::watch::Receiver<u64>, fs: Arc<Fs>) {
     while losses.changed().await.is_ok() {
         fs.settle_lost_lease().await;
+    }
+}
+
+/// Every mount purges the trash of expired hours: a few seconds after it
+/// starts (one listing of /.trash when nothing expired), then hourly (at a random minute, so many mounts spread their
+/// listings). Two at once are harmless: each skips what the other removed.
+async fn purge_trash(fs: Arc<Fs>) {
+    let mut wait = Duration::from_secs(5);
+    loop {
+        tokio::time::sleep(wait).await;
+        match fs.purge_expired_trash().await {
+            Ok(p) if p.files > 0 => tracing::info!(
+                files = p.files,
+                bytes = p.bytes,
+                "purged expired files from the trash"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("purging the trash failed (tried again in an hour): {e}"),
+        }
+        wait = Duration::from_secs(3000 + rand::random::<u64>() % 1200);
     }
 }

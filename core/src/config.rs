@@ -1,6 +1,7 @@
 //! What can change after mkfs (`dynamofs config`): the compression of
 //! blocks written from now on (each block records its own encoding, so
-//! old ones read as before), the tables' capacity mode and class. The block size
+//! old ones read as before), the days removed files stay in the trash,
+//! the tables' capacity mode and class. The block size
 //! and the format cannot change: every block and inode depends on them.
 
 use crate::error::FsError;
@@ -19,6 +20,8 @@ pub struct Settings {
 pub enum ConfigError {
     #[error("unknown compression `{0}`: use one of {known}", known = crate::mkfs::COMPRESSIONS.join(", "))]
     Compression(String),
+    #[error("{0} days of trash is more than the {max} a file system may keep", max = superblock::MAX_TRASH_DAYS)]
+    TrashDays(u32),
     #[error("the superblock changed while it was being updated (another `dynamofs config`?): run it again")]
     Raced,
     #[error(transparent)]
@@ -41,8 +44,6 @@ pub async fn show(store: &dyn Store) -> Result<Settings, ConfigError> {
 }
 
 /// Set the compression of blocks written by mounts started from now on.
-/// Conditional on the superblock being as read, so two changes at once
-/// cannot leave a mix that neither asked for.
 pub async fn set_compression(store: &dyn Store, compression: &str) -> Result<(), ConfigError> {
     if !crate::mkfs::COMPRESSIONS.contains(&compression) {
         return Err(ConfigError::Compression(compression.to_string()));
@@ -51,15 +52,48 @@ pub async fn set_compression(store: &dyn Store, compression: &str) -> Result<(),
     if sb.compression == compression {
         return Ok(());
     }
+    let was = Cond::eq(attr::COMPRESSION, Value::S(sb.compression.clone()));
+    let to = Change::set(attr::COMPRESSION, Value::S(compression.to_string()));
+    change_superblock(store, &sb, to, was).await
+}
+
+/// Set how many days removed files stay in `/.trash` (0: removal is
+/// final), for mounts started from now on. Files already in the trash
+/// stay until a purge: with 0, `dynamofs trash purge --all` removes them.
+pub async fn set_trash_days(store: &dyn Store, days: u32) -> Result<(), ConfigError> {
+    if days > superblock::MAX_TRASH_DAYS {
+        return Err(ConfigError::TrashDays(days));
+    }
+    let sb = Superblock::load(store).await?;
+    if sb.trash_days == days {
+        return Ok(());
+    }
+    let was = match sb.trash_days {
+        0 => Cond::has_not(attr::TRASH_DAYS),
+        d => Cond::eq(attr::TRASH_DAYS, Value::N(d as i64)),
+    };
+    let to = match days {
+        0 => Change::remove(attr::TRASH_DAYS),
+        d => Change::set(attr::TRASH_DAYS, Value::N(d as i64)),
+    };
+    change_superblock(store, &sb, to, was).await
+}
+
+/// One change to the superblock, on condition that the setting is still
+/// as read (`was`), so two changes at once cannot leave a mix that neither
+/// asked for.
+async fn change_superblock(
+    store: &dyn Store,
+    sb: &Superblock,
+    change: Change,
+    was: Cond,
+) -> Result<(), ConfigError> {
     let w = Write::Update {
         table: Table::Meta,
         key: superblock::key(),
-        changes: vec![Change::set(
-            attr::COMPRESSION,
-            Value::S(compression.to_string()),
-        )],
+        changes: vec![change],
         cond: Some(Cond::And(vec![
-            Cond::eq(attr::COMPRESSION, Value::S(sb.compression.clone())),
+            was,
             Cond::eq(attr::FS_ID, Value::S(sb.fs_id.clone())),
         ])),
     };

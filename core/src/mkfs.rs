@@ -30,6 +30,8 @@ pub struct MkfsOptions {
     pub root_gid: u32,
     pub root_mode: u32,
     pub compression: String,
+    /// Days a removed file stays in `/.trash` (0: removal is final).
+    pub trash_days: u32,
 }
 
 impl Default for MkfsOptions {
@@ -42,6 +44,7 @@ impl Default for MkfsOptions {
             root_gid: 0,
             root_mode: 0o755,
             compression: "lz4".into(),
+            trash_days: 0,
         }
     }
 }
@@ -133,7 +136,8 @@ pub async fn mkfs(
         store.create_tables(opts.billing).await?;
     }
     progress.step("writing superblock and root directory");
-    let sb = Superblock::new(opts.block_size, &opts.compression);
+    let mut sb = Superblock::new(opts.block_size, &opts.compression);
+    sb.trash_days = opts.trash_days.min(crate::superblock::MAX_TRASH_DAYS);
     let now = now_ns();
     let mut root = Inode::new(
         ROOT_INO,

@@ -34,6 +34,8 @@ pub mod attr {
     pub const FS_ID: &str = "id";
     pub const CREATED: &str = "ct";
     pub const COMPRESSION: &str = "cz";
+    /// Days a removed file stays in `/.trash` (absent: 0, no trash).
+    pub const TRASH_DAYS: &str = "td";
     // inode
     pub const MODE: &str = "m";
     pub const UID: &str = "u";
@@ -55,6 +57,11 @@ pub mod attr {
     /// of one (every `ls -l` asks for ACLs and security labels) costs no
     /// request.
     pub const XATTR_COUNT: &str = "xn";
+    /// A file in the trash: the directory and name it was removed from,
+    /// and when (what `dynamofs trash restore` puts back).
+    pub const TRASHED_FROM: &str = "tp";
+    pub const TRASHED_NAME: &str = "tn";
+    pub const TRASHED_AT: &str = "tt";
 }
 
 pub fn ino_bytes(ino: u64) -> [u8; 8] {

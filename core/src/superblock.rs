@@ -14,6 +14,8 @@ pub struct Superblock {
     /// Nanoseconds since 1970.
     pub created: i64,
     pub compression: String,
+    /// Days a removed file is kept in `/.trash`; 0: removal is final.
+    pub trash_days: u32,
 }
 
 /// Why a store cannot be used as a file system.
@@ -33,6 +35,9 @@ pub fn key() -> Key {
     Key::new(SUPERBLOCK_P, SUPERBLOCK_S)
 }
 
+/// The longest trash a file system may keep: ten years.
+pub const MAX_TRASH_DAYS: u32 = 3650;
+
 pub fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -48,6 +53,7 @@ impl Superblock {
             fs_id: format!("{:032x}", rand::random::<u128>()),
             created: now_ns(),
             compression: compression.to_string(),
+            trash_days: 0,
         }
     }
 
@@ -58,6 +64,9 @@ impl Superblock {
         a.insert(attr::FS_ID.into(), Value::S(self.fs_id.clone()));
         a.insert(attr::CREATED.into(), Value::N(self.created));
         a.insert(attr::COMPRESSION.into(), Value::S(self.compression.clone()));
+        if self.trash_days > 0 {
+            a.insert(attr::TRASH_DAYS.into(), Value::N(self.trash_days as i64));
+        }
         a
     }
 
@@ -98,12 +107,21 @@ impl Superblock {
         if !crate::mkfs::COMPRESSIONS.contains(&compression.as_str()) {
             return Err(damaged(format!("unknown compression `{compression}`")));
         }
+        let trash_days = match a.get(attr::TRASH_DAYS) {
+            None => 0,
+            Some(v) => v
+                .as_n()
+                .filter(|d| (0..=MAX_TRASH_DAYS as i64).contains(d))
+                .ok_or_else(|| damaged(format!("trash days `{v:?}` not a number of days")))?
+                as u32,
+        };
         Ok(Superblock {
             version,
             block_size: block_size as u32,
             fs_id,
             created,
             compression,
+            trash_days,
         })
     }
 

@@ -21,11 +21,14 @@ use crate::printer::Printer;
 /// DynamoDB tables' capacity mode (DynamoDB limits how often a table may
 /// switch modes in a day) and waits until they are active again;
 /// --table-class likewise moves them to Standard or Standard-IA (cheaper
-/// storage, dearer requests). The block size cannot change.
+/// storage, dearer requests). --trash-days sets how long removed files
+/// stay in /.trash, for mounts started afterwards (0: removal is final;
+/// what is in the trash stays until purged). The block size cannot change.
 ///
 /// Examples:
 ///   dynamofs config sqlite:/var/lib/dynamofs/home.db
 ///   dynamofs config aws:us-east-1/team --compression none
+///   dynamofs config aws:us-east-1/team --trash-days 7
 ///   dynamofs config aws:us-east-1/team --billing provisioned --read-capacity 100 --write-capacity 50
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
@@ -36,6 +39,10 @@ pub struct ConfigArgs {
     /// Compress blocks written from now on with lz4, or not
     #[arg(long, value_enum)]
     pub compression: Option<CompressionArg>,
+
+    /// Keep removed and replaced files this many days in /.trash (0: off)
+    #[arg(long, value_name = "DAYS", value_parser = crate::args::parse_trash_days)]
+    pub trash_days: Option<u32>,
 
     /// Switch both tables to this DynamoDB capacity mode
     #[arg(long, value_enum)]
@@ -73,6 +80,15 @@ pub async fn run(
             "compression is {}: mounts started from now on write blocks so",
             c.name()
         ))?;
+    }
+    if let Some(d) = args.trash_days {
+        config::set_trash_days(store, d)
+            .await
+            .with_context(|| format!("cannot change the trash of {src}"))?;
+        printer.say(&match d {
+            0 => "trash is off: mounts started from now on remove files for good (`dynamofs trash purge --all` empties it)".to_string(),
+            d => format!("trash keeps removed files {d} days, in mounts started from now on"),
+        })?;
     }
     if let Some(b) = args.billing {
         if b == BillingArg::Provisioned && (args.read_capacity < 1 || args.write_capacity < 1) {
@@ -129,11 +145,15 @@ fn billing_of(info: &dynamofs_core::store::TableInfo) -> &str {
 fn text(source: &str, s: &Settings) -> String {
     let sb = &s.superblock;
     let mut out = format!(
-        "{source}\n  file system {}, format {}\n  block size {} (fixed at mkfs)\n  compression {}\n",
+        "{source}\n  file system {}, format {}\n  block size {} (fixed at mkfs)\n  compression {}\n  trash {}\n",
         sb.fs_id,
         sb.version,
         bytes(sb.block_size.into()),
-        sb.compression
+        sb.compression,
+        match sb.trash_days {
+            0 => "off".to_string(),
+            d => format!("{d} days"),
+        }
     );
     for (t, name, info) in &s.tables {
         out.push_str(&format!(
@@ -170,6 +190,7 @@ fn json(s: &Settings) -> Json {
         ("format", Json::I(sb.version)),
         ("block_size", Json::U(sb.block_size.into())),
         ("compression", Json::s(&sb.compression)),
+        ("trash_days", Json::U(sb.trash_days.into())),
         ("tables", Json::O(tables)),
     ])
 }

@@ -13,34 +13,13 @@ use dynamofs_core::inode::FileType;
 use dynamofs_core::path::{self, Walk};
 
 use super::ls::{local_time, mode_string, type_name, Names};
-use super::target::{self, fs_error, FsPath, Opened, Sources};
+use super::target::{self, fs_error, FsPath, Opened, Outcome, Sources};
 use crate::args::GlobalArgs;
 use crate::json::Json;
 use crate::printer::Printer;
 
 /// Bytes read per call: many blocks, fetched in parallel by core.
 const CHUNK: usize = 4 << 20;
-
-/// Errors so far, reported as they happen; the exit status at the end.
-#[derive(Default)]
-struct Outcome {
-    failed: bool,
-}
-
-impl Outcome {
-    fn error(&mut self, printer: &Printer, e: &anyhow::Error) {
-        self.failed = true;
-        printer.error(e);
-    }
-
-    fn code(&self) -> ExitCode {
-        if self.failed {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        }
-    }
-}
 
 /// Parse and open one argument.
 async fn open_arg(

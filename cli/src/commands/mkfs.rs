@@ -31,14 +31,19 @@ pub async fn run(
         root_gid,
         root_mode: args.root_mode,
         compression: args.compression.name().to_string(),
+        trash_days: args.trash_days,
     };
     let spinner = printer.spinner();
     let step = |what: &str| spinner.set_message(what.to_string());
     let result = mkfs::mkfs(opened.store.as_ref(), &opts, &step).await;
     spinner.finish_and_clear();
     let sb = result.with_context(|| format!("mkfs {src} failed"))?;
+    let trash = match sb.trash_days {
+        0 => "no trash".to_string(),
+        d => format!("removed files kept {d} days in /.trash"),
+    };
     printer.say(&format!(
-        "created file system {} on {src}: block size {} KiB, compression {}, root owned by {root_uid}:{root_gid}",
+        "created file system {} on {src}: block size {} KiB, compression {}, {trash}, root owned by {root_uid}:{root_gid}",
         sb.fs_id,
         sb.block_size / 1024,
         sb.compression

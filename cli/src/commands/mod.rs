@@ -17,6 +17,7 @@ mod remount;
 pub mod stats;
 pub mod status;
 pub mod target;
+pub mod trash;
 
 use anyhow::Context;
 use dynamofs_core::store::{self, Opened, Source, StoreOptions};

@@ -8,6 +8,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::Context;
 use dynamofs_core::caller::Caller;
@@ -15,6 +16,7 @@ use dynamofs_core::error::{Errno, FsError};
 use dynamofs_core::fs::{Fs, FsOptions};
 
 use crate::args::GlobalArgs;
+use crate::printer::Printer;
 
 /// A path in a file system, as the user wrote it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +129,27 @@ impl Opened {
 /// `SOURCE:PATH`, for messages.
 pub fn show(source: &str, path: &[u8]) -> String {
     format!("{source}:{}", String::from_utf8_lossy(path))
+}
+
+/// Errors so far, reported as they happen; the exit status at the end.
+#[derive(Default)]
+pub struct Outcome {
+    pub failed: bool,
+}
+
+impl Outcome {
+    pub fn error(&mut self, printer: &Printer, e: &anyhow::Error) {
+        self.failed = true;
+        printer.error(e);
+    }
+
+    pub fn code(&self) -> ExitCode {
+        if self.failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
 }
 
 /// The file systems a command has opened, each once however many

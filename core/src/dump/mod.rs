@@ -15,7 +15,7 @@ use std::io::Write;
 
 use crate::caller::Caller;
 use crate::error::FsError;
-use crate::fs::{Attr, Fs, OpenMode};
+use crate::fs::{Attr, Fs, OpenMode, TRASH_DIR};
 use crate::inode::FileType;
 use crate::path::{self, Walk};
 use crate::schema::ROOT_INO;
@@ -109,6 +109,10 @@ pub async fn dump(
             skip(&mut counts, &path::join(&v.path, &name), e.to_string());
         }
         for l in listing.entries {
+            // Removed files, kept for a restore here: not part of the tree.
+            if v.ino == ROOT_INO && fs.superblock().trash_days > 0 && l.name == TRASH_DIR {
+                continue;
+            }
             let p = path::join(&v.path, &l.name);
             if !path::is_safe_name(&l.name) {
                 skip(&mut counts, &p, "not a name a file system may hold".into());

@@ -24,6 +24,7 @@ mod readdir;
 mod remove;
 mod rename;
 mod setattr;
+mod trash;
 mod truncate;
 mod txn;
 mod write;
@@ -51,6 +52,7 @@ pub mod layout {
 pub use file::{OpenMode, MAX_FILE_SIZE};
 pub use readdir::{DirEntry, DirHandle};
 pub use rename::RenameFlags;
+pub use trash::{hour_name, Purged, Trashed, TRASH_DIR};
 pub use xattr::XattrFlags;
 
 use crate::caller::Caller;
@@ -128,6 +130,8 @@ pub struct Fs {
     /// One settlement of a lost lease at a time: whoever comes second
     /// waits until the first has failed the handles involved.
     settling: tokio::sync::Mutex<()>,
+    /// Where the trash is, as last found.
+    trash: std::sync::Mutex<trash::Known>,
 }
 
 impl Fs {
@@ -152,6 +156,7 @@ impl Fs {
             session: Default::default(),
             locks: Default::default(),
             settling: Default::default(),
+            trash: Default::default(),
         })
     }
 

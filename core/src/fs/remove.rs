@@ -14,6 +14,7 @@ use super::create::counter_change;
 use super::entry::{entry_key, shard_of, Entry};
 use super::node::Node;
 use super::orphan::orphan_put;
+use super::trash::trash_writes;
 use super::txn::{Attempts, Outcome};
 use super::Fs;
 
@@ -120,18 +121,29 @@ impl Fs {
                 },
                 counter_change(parent, shard_of(name), -1, 0, now),
             ];
-            writes.extend(drop_link(&victim, now));
+            let slot = self.trash_slot(parent, name, &victim).await?;
+            match &slot {
+                Some(s) => writes.extend(trash_writes(&victim, parent, name, s, now)),
+                None => writes.extend(drop_link(&victim, now)),
+            }
             match self.commit(&writes).await? {
                 Outcome::Done => {
                     self.cache.forget_entry(parent, name);
                     self.cache.forget_node(e.ino);
                     self.dir_changed(parent, shard_of(name), -1, 0, now);
-                    if victim.inode.nlink <= 1 {
-                        self.orphaned(e.ino);
+                    match slot {
+                        Some(s) => self.trashed(&s, now),
+                        None if victim.inode.nlink <= 1 => self.orphaned(e.ino),
+                        None => {}
                     }
                     return Ok(());
                 }
-                Outcome::Failed(_) => tries.again().await?,
+                Outcome::Failed(_) => {
+                    if slot.is_some() {
+                        self.trash_moved();
+                    }
+                    tries.again().await?
+                }
             }
         }
     }

@@ -18,6 +18,7 @@ use crate::superblock::now_ns;
 use super::entry::{entry_key, shard_of, Entry};
 use super::node::Node;
 use super::remove::{drop_dir, drop_link, later};
+use super::trash::trash_writes;
 use super::txn::{Attempts, Outcome};
 use super::Fs;
 
@@ -290,6 +291,7 @@ impl Fs {
             let mut writes = Vec::new();
             let mut counters = Counters::default();
             let mut written: Vec<Key> = Vec::new();
+            let mut slot = None;
             let src_dir = src.is_dir() as i64;
             match (&dst, flags.exchange) {
                 (Some(d), true) => {
@@ -350,7 +352,13 @@ impl Fs {
                         if d.is_dir() {
                             writes.extend(drop_dir(d, now));
                         } else {
-                            writes.extend(drop_link(d, now));
+                            slot = self.trash_slot(new_parent, new_name, d).await?;
+                            match &slot {
+                                Some(s) => {
+                                    writes.extend(trash_writes(d, new_parent, new_name, s, now))
+                                }
+                                None => writes.extend(drop_link(d, now)),
+                            }
                         }
                     }
                 }
@@ -391,7 +399,9 @@ impl Fs {
                     }
                     if let Some(d) = &dst {
                         self.cache.forget_node(d.inode.ino);
-                        if !flags.exchange && d.is_dir() {
+                        if let Some(s) = &slot {
+                            self.trashed(s, now);
+                        } else if !flags.exchange && d.is_dir() {
                             self.collect_dir_later(d.inode.ino);
                         } else if !flags.exchange && d.inode.nlink <= 1 {
                             self.orphaned(d.inode.ino);
@@ -399,7 +409,12 @@ impl Fs {
                     }
                     return Ok(());
                 }
-                Outcome::Failed(_) => tries.again().await?,
+                Outcome::Failed(_) => {
+                    if slot.is_some() {
+                        self.trash_moved();
+                    }
+                    tries.again().await?
+                }
             }
         }
     }
