@@ -89,6 +89,8 @@ pub struct GenerateDocsArgs {
 ///   block_cache=SIZE                    file data cached for reading (64M)
 ///   session_ttl=S                       lease: how long a silent mount keeps its locks (30)
 ///   nonempty                            mount over a directory that has files
+///   relatime, noatime, strictatime      when reads update atime (relatime: once
+///                                       after each change, or daily)
 ///   subdir=/PATH                        show that directory as the mount's root
 ///                                       (its `..` stays inside the mount)
 ///   log=PATH                            the background server's log (default: in

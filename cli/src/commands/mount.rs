@@ -17,7 +17,7 @@ use anyhow::{anyhow, bail, Context};
 use dynamofs_core::caller::Caller;
 use dynamofs_core::client::Client;
 use dynamofs_core::error::FsResult;
-use dynamofs_core::fs::{Fs, FsOptions};
+use dynamofs_core::fs::{Atime, Fs, FsOptions};
 use dynamofs_core::locks::Locks;
 use dynamofs_core::mkfs::{self, MkfsOptions};
 use dynamofs_core::store::{self, Source, StoreOptions};
@@ -50,6 +50,8 @@ pub struct Options {
     pub nonempty: bool,
     /// A directory of the file system to show as the mount's root.
     pub subdir: Option<String>,
+    /// When reads update atime: relatime unless told.
+    pub atime: Atime,
 }
 
 /// Options /etc/fstab and mount(8) pass that mean nothing to us (or that
@@ -70,10 +72,9 @@ const IGNORED: &[&str] = &[
     "nosuid",
     "dev",
     "nodev",
-    "atime",
-    "noatime",
-    "relatime",
-    "strictatime",
+    // Directories' atime never changes; time updates go out at once.
+    "nodiratime",
+    "lazytime",
     "default_permissions",
     "async",
     "sync",
@@ -125,6 +126,10 @@ pub(crate) const KNOWN: &[&str] = &[
     "write_buffer",
     "block_cache",
     "subdir",
+    "atime",
+    "noatime",
+    "relatime",
+    "strictatime",
 ];
 
 /// The known option nearest to a mistyped one, if one is near enough.
@@ -143,6 +148,7 @@ pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
     let mut o = Options {
         mount: MountOptions::default(),
         session_ttl: dynamofs_core::session::DEFAULT_TTL,
+        atime: Atime::Relative,
         ..Options::default()
     };
     let mut unknown = Vec::new();
@@ -186,6 +192,9 @@ pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
             }
             ("log", Some(v)) => o.log = Some(PathBuf::from(v)),
             ("nonempty", None) => o.nonempty = true,
+            ("noatime", None) => o.atime = Atime::Never,
+            ("relatime" | "atime", None) => o.atime = Atime::Relative,
+            ("strictatime", None) => o.atime = Atime::Strict,
             ("subdir", Some(v)) => o.subdir = Some(v.to_string()),
             ("write_buffer", Some(v)) => o.write_buffer = Some(mib(k, v)?),
             ("block_cache", Some(v)) => o.block_cache = Some(mib(k, v)?),
@@ -346,6 +355,7 @@ async fn serve(
         read_only: opts.mount.read_only,
         dirty_limit: opts.write_buffer.unwrap_or(defaults.dirty_limit),
         cache_bytes: opts.block_cache.unwrap_or(defaults.cache_bytes),
+        atime: opts.atime,
     };
     let server = if opened.read_only {
         let fs = Fs::open(Arc::clone(&opened.store), fs_opts)

@@ -77,6 +77,9 @@ pub(super) struct OpenFile {
     pub(super) ra_next: u64,
     pub(super) ra_window: u64,
     pub(super) ra_issued: Option<u64>,
+    /// A read since the open or the last write here has had its say on
+    /// atime: nothing more to decide until this client writes again.
+    pub(super) atime_settled: bool,
 }
 
 impl OpenFile {
@@ -100,6 +103,7 @@ impl OpenFile {
             ra_next: 0,
             ra_window: RA_FIRST,
             ra_issued: None,
+            atime_settled: false,
         }
     }
 
@@ -324,6 +328,10 @@ impl Fs {
             return Err(posix(Errno::EBADF, "file not open for reading"));
         }
         let mut f = h.file.lock().await;
+        if !f.atime_settled {
+            f.atime_settled = true;
+            self.note_read(f.ino).await;
+        }
         if offset >= f.size || len == 0 {
             return Ok(Vec::new());
         }

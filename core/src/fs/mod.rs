@@ -6,6 +6,7 @@
 //! what the kernel has just looked up, and every plan carries conditions on
 //! what it assumed, so a stale cache costs a retry, never a wrong result.
 
+mod atime;
 mod attr;
 mod behind;
 mod block;
@@ -80,6 +81,23 @@ pub struct FsOptions {
     pub dirty_limit: usize,
     /// Decoded data blocks this client keeps for reading.
     pub cache_bytes: usize,
+    /// When a read updates the file's access time.
+    pub atime: Atime,
+}
+
+/// When reads update atime (the kernel leaves it to a FUSE file system).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Atime {
+    /// Never (`noatime`): what the tools use, so a copy or a dump does not
+    /// change what it reads.
+    #[default]
+    Never,
+    /// As Linux's default `relatime`: when atime is not after mtime and
+    /// ctime, or is a day old; at most one write per file per day of reads.
+    Relative,
+    /// `strictatime`: the first read of every open (not every read call,
+    /// which would be a write per 128 KiB read).
+    Strict,
 }
 
 impl Default for FsOptions {
@@ -90,6 +108,7 @@ impl Default for FsOptions {
             read_only: false,
             dirty_limit: 256 << 20,
             cache_bytes: 64 << 20,
+            atime: Atime::Never,
         }
     }
 }

@@ -104,6 +104,8 @@ impl Fs {
                 "the client is stopping (unmount or signal): data written now would not be stored",
             ));
         }
+        // The next read here sees a newer mtime: relatime has a say again.
+        f.atime_settled = false;
         let at = if h.mode.append { f.size } else { offset };
         if data.is_empty() {
             return Ok(0);
