@@ -26,7 +26,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use dynamofs_core::caller::Caller;
-use dynamofs_core::fs::{DirHandle, Fs, OpenMode, RenameFlags, SetAttr, TimeSet, XattrFlags};
+use dynamofs_core::fs::{
+    Allocate, DirHandle, Fs, OpenMode, RenameFlags, SetAttr, TimeSet, XattrFlags,
+};
 use dynamofs_core::locks::{LockRequest, LockType, Locks, TO_EOF};
 use fuser::{
     AccessFlags, Errno, FileHandle, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
@@ -923,37 +925,30 @@ impl fuser::Filesystem for Adapter {
 
     fn fallocate(
         &self,
-        req: &Request,
-        ino: INodeNo,
+        _req: &Request,
+        _ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         length: u64,
         mode: i32,
         reply: ReplyEmpty,
     ) {
-        let ino = root::inward(ino);
-        if mode != 0 {
-            // Only plain preallocation: punching holes and the rest are
-            // not supported.
+        const KEEP_SIZE: i32 = 0x01;
+        const PUNCH_HOLE: i32 = 0x02;
+        const ZERO_RANGE: i32 = 0x10;
+        if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) != 0 {
+            // COLLAPSE_RANGE, INSERT_RANGE, UNSHARE_RANGE (core/src/fs/allocate.rs).
             reply.error(Errno::EOPNOTSUPP);
             return;
         }
-        let (fs, c) = (Arc::clone(&self.fs), caller(req));
+        let how = Allocate {
+            keep_size: mode & KEEP_SIZE != 0,
+            punch_hole: mode & PUNCH_HOLE != 0,
+            zero_range: mode & ZERO_RANGE != 0,
+        };
+        let fs = Arc::clone(&self.fs);
         self.spawn(async move {
-            let _ = fs.flush(fh.0).await;
-            let end = offset.saturating_add(length);
-            let r = match fs.getattr(ino.0).await {
-                Ok(a) if a.size >= end => Ok(()),
-                Ok(_) => {
-                    let set = SetAttr {
-                        size: Some(end),
-                        ..SetAttr::default()
-                    };
-                    fs.setattr(&c, ino.0, &set).await.map(|_| ())
-                }
-                Err(e) => Err(e),
-            };
-            match r {
+            match fs.fallocate(fh.0, offset, length, how).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno("fallocate", &e)),
             }

@@ -6,6 +6,7 @@
 //! what the kernel has just looked up, and every plan carries conditions on
 //! what it assumed, so a stale cache costs a retry, never a wrong result.
 
+mod allocate;
 mod atime;
 mod attr;
 mod behind;
@@ -34,6 +35,7 @@ mod xattr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use allocate::Allocate;
 pub use attr::{Attr, SetAttr, TimeSet};
 
 /// The keys and attributes `fs` writes, for code that reads the tables

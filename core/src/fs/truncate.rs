@@ -219,7 +219,7 @@ fn times(size: u64, now: i64, ctime: i64) -> Vec<Change> {
 /// An update of the file's size, planned from the size and generation this
 /// client knows: if another client changed them meanwhile, the blocks to
 /// cut may be others.
-fn size_update(f: &OpenFile, changes: Vec<Change>) -> Write {
+pub(super) fn size_update(f: &OpenFile, changes: Vec<Change>) -> Write {
     Write::Update {
         table: Table::Meta,
         key: crate::inode::inode_key(f.ino),
