@@ -19,19 +19,27 @@ fn punch_and_zero(kind: Kind) {
     let mut want = expected(1_000_000);
     std::fs::write(&f, &want).expect("write");
     let p = f.display();
-    sh(&format!("fallocate --punch-hole --offset 100000 --length 500000 {p}"));
+    sh(&format!(
+        "fallocate --punch-hole --offset 100000 --length 500000 {p}"
+    ));
     want[100_000..600_000].fill(0);
-    sh(&format!("fallocate --zero-range --offset 900000 --length 200000 {p}"));
+    sh(&format!(
+        "fallocate --zero-range --offset 900000 --length 200000 {p}"
+    ));
     want[900_000..].fill(0);
     want.resize(1_100_000, 0);
     assert_eq!(std::fs::read(&f).expect("read here"), want);
     assert_eq!(std::fs::read(b.path("f")).expect("read there"), want);
     // Keeping the size past the end; growing it with plain preallocation.
-    sh(&format!("fallocate --keep-size --offset 2000000 --length 100 {p}"));
+    sh(&format!(
+        "fallocate --keep-size --offset 2000000 --length 100 {p}"
+    ));
     assert_eq!(std::fs::metadata(&f).expect("stat").len(), 1_100_000);
     sh(&format!("fallocate --offset 1000000 --length 300000 {p}"));
     assert_eq!(std::fs::metadata(&f).expect("stat").len(), 1_300_000);
-    let why = sh_fails(&format!("fallocate --collapse-range --offset 0 --length 65536 {p}"));
+    let why = sh_fails(&format!(
+        "fallocate --collapse-range --offset 0 --length 65536 {p}"
+    ));
     assert!(why.contains("not supported"), "{why}");
 }
 
