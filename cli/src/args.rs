@@ -89,6 +89,7 @@ pub struct GenerateDocsArgs {
 ///   block_cache=SIZE                    file data cached for reading (64M)
 ///   session_ttl=S                       lease: how long a silent mount keeps its locks (30)
 ///   nonempty                            mount over a directory that has files
+///   suid, dev                           let setuid bits and devices work (root only)
 ///   relatime, noatime, strictatime      when reads update atime (relatime: once
 ///                                       after each change, or daily)
 ///   subdir=/PATH                        show that directory as the mount's root

@@ -27,6 +27,11 @@ pub struct MountOptions {
     /// The directory the mount shows as its root (`-o subdir`); the file
     /// system's root by default.
     pub top: u64,
+    /// Let setuid and setgid bits take effect (`-o suid`, root only); off
+    /// by default, as for every FUSE mount.
+    pub suid: bool,
+    /// Let device nodes be opened as devices (`-o dev`, root only).
+    pub dev: bool,
 }
 
 impl Default for MountOptions {
@@ -42,6 +47,8 @@ impl Default for MountOptions {
             threads: 4,
             mandatory_locks: false,
             top: dynamofs_core::schema::ROOT_INO,
+            suid: false,
+            dev: false,
         }
     }
 }
@@ -58,8 +65,16 @@ impl MountOptions {
             // mount points could not be told apart from other FUSE mounts.
             MountOption::CUSTOM("subtype=dynamofs".into()),
             MountOption::DefaultPermissions,
-            MountOption::NoDev,
-            MountOption::NoSuid,
+            if self.dev {
+                MountOption::Dev
+            } else {
+                MountOption::NoDev
+            },
+            if self.suid {
+                MountOption::Suid
+            } else {
+                MountOption::NoSuid
+            },
             if self.read_only {
                 MountOption::RO
             } else {

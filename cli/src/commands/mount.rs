@@ -68,10 +68,6 @@ const IGNORED: &[&str] = &[
     "rw",
     "exec",
     "noexec",
-    "suid",
-    "nosuid",
-    "dev",
-    "nodev",
     // Directories' atime never changes; time updates go out at once.
     "nodiratime",
     "lazytime",
@@ -126,6 +122,10 @@ pub(crate) const KNOWN: &[&str] = &[
     "write_buffer",
     "block_cache",
     "subdir",
+    "suid",
+    "nosuid",
+    "dev",
+    "nodev",
     "atime",
     "noatime",
     "relatime",
@@ -192,6 +192,10 @@ pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
             }
             ("log", Some(v)) => o.log = Some(PathBuf::from(v)),
             ("nonempty", None) => o.nonempty = true,
+            ("suid", None) => o.mount.suid = true,
+            ("nosuid", None) => o.mount.suid = false,
+            ("dev", None) => o.mount.dev = true,
+            ("nodev", None) => o.mount.dev = false,
             ("noatime", None) => o.atime = Atime::Never,
             ("relatime" | "atime", None) => o.atime = Atime::Relative,
             ("strictatime", None) => o.atime = Atime::Strict,
@@ -201,6 +205,9 @@ pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
             (k, _) if IGNORED.contains(&k) || k.starts_with("x-") || k == "comment" => {}
             _ => unknown.push(item.to_string()),
         }
+    }
+    if (o.mount.suid || o.mount.dev) && !rustix::process::geteuid().is_root() {
+        bail!("-o suid and -o dev need root: for other users fusermount3 mounts nosuid,nodev whatever is asked");
     }
     if !unknown.is_empty() {
         let named: Vec<String> = unknown

@@ -25,17 +25,21 @@ fn items(options: &[String]) -> impl Iterator<Item = &str> {
         .filter(|s| !s.is_empty())
 }
 
-/// The kernel flags a remount with these options sets. mount(8) passes
-/// the options it has recorded (user_id=, default_permissions…) with the
-/// new ones: only the per-mount flags matter here, the last of ro/rw
-/// wins, and the defaults stay nosuid,nodev.
-fn flags(options: &[String]) -> MountFlags {
+/// The kernel flags a remount with these options sets, from the mount's
+/// own `nosuid` and `nodev` (`base`): mount(8) passes the options it has
+/// recorded (user_id=, default_permissions…) with the new ones, so only
+/// the per-mount flags matter here, and the last of each pair wins.
+fn flags(options: &[String], base: MountFlags) -> MountFlags {
     let mut ro = false;
-    let mut f = MountFlags::NOSUID | MountFlags::NODEV;
+    let mut f = base & (MountFlags::NOSUID | MountFlags::NODEV);
     for o in items(options) {
         match o {
             "ro" => ro = true,
             "rw" => ro = false,
+            "suid" => f -= MountFlags::NOSUID,
+            "nosuid" => f |= MountFlags::NOSUID,
+            "dev" => f -= MountFlags::NODEV,
+            "nodev" => f |= MountFlags::NODEV,
             "noexec" => f |= MountFlags::NOEXEC,
             "exec" => f -= MountFlags::NOEXEC,
             "noatime" => f |= MountFlags::NOATIME,
@@ -54,7 +58,17 @@ fn flags(options: &[String]) -> MountFlags {
 }
 
 pub fn run(dir: &Path, options: &[String]) -> anyhow::Result<ExitCode> {
-    let f = flags(options);
+    let now = rustix::fs::statvfs(dir)
+        .map_err(std::io::Error::from)
+        .with_context(|| format!("cannot read the mount flags of {}", dir.display()))?;
+    let mut base = MountFlags::empty();
+    if now.f_flag.contains(rustix::fs::StatVfsMountFlags::NOSUID) {
+        base |= MountFlags::NOSUID;
+    }
+    if now.f_flag.contains(rustix::fs::StatVfsMountFlags::NODEV) {
+        base |= MountFlags::NODEV;
+    }
+    let f = flags(options, base);
     match rustix::mount::mount_remount(dir, f, "") {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(rustix::io::Errno::PERM) => bail!(
@@ -75,11 +89,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn last_of_ro_and_rw_wins() {
+    fn last_of_each_pair_wins() {
         let o = |s: &str| vec![s.to_string()];
-        assert!(flags(&o("rw,nosuid,user_id=0,remount,ro")).contains(MountFlags::RDONLY));
-        assert!(!flags(&o("ro,remount,rw")).contains(MountFlags::RDONLY));
-        assert!(flags(&o("remount")).contains(MountFlags::NOSUID | MountFlags::NODEV));
+        let safe = MountFlags::NOSUID | MountFlags::NODEV;
+        assert!(flags(&o("rw,nosuid,user_id=0,remount,ro"), safe).contains(MountFlags::RDONLY));
+        assert!(!flags(&o("ro,remount,rw"), safe).contains(MountFlags::RDONLY));
+        assert!(flags(&o("remount"), safe).contains(safe));
+        // A mount made with suid,dev keeps them, unless told otherwise.
+        assert!(!flags(&o("remount,ro"), MountFlags::empty()).intersects(safe));
+        assert!(flags(&o("remount,nosuid"), MountFlags::empty()).contains(MountFlags::NOSUID));
+        assert_eq!(
+            flags(&o("remount,suid,dev"), safe) & safe,
+            MountFlags::empty()
+        );
         assert!(asked(&["rw".into(), "remount,ro".into()]));
         assert!(!asked(&o("ro,nonempty")));
     }
