@@ -1,8 +1,12 @@
-//! Enough of JSON for the commands' --json output (the binary carries no
-//! JSON library). Reports (stats, fsck, lock) print it compact; ls and stat
-//! print it with a space after each `,` and `:`, through [`Json::spaced`].
+//! The commands' --json output: a small tree the commands build in the
+//! order their fields should print, serialized by serde_json. Reports
+//! (stats, fsck, lock) print it compact; ls and stat print it with a space
+//! after each `,` and `:`, through [`Json::spaced`].
 
 use std::fmt::{self, Display, Formatter};
+use std::io;
+
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 #[derive(Clone, Debug)]
 pub enum Json {
@@ -14,6 +18,7 @@ pub enum Json {
     F(f64),
     S(String),
     A(Vec<Json>),
+    /// Fields in the order given (serde_json's own map would sort them).
     O(Vec<(String, Json)>),
 }
 
@@ -41,46 +46,52 @@ impl Json {
     pub fn spaced(&self) -> Spaced<'_> {
         Spaced(self)
     }
+}
 
-    fn write(&self, f: &mut Formatter<'_>, comma: &str, colon: &str) -> fmt::Result {
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Json::Null => f.write_str("null"),
-            Json::Bool(b) => write!(f, "{b}"),
-            Json::U(n) => write!(f, "{n}"),
-            Json::I(n) => write!(f, "{n}"),
-            Json::F(x) if x.is_finite() => write!(f, "{x}"),
-            Json::F(_) => f.write_str("null"),
-            Json::S(s) => write_str(f, s),
+            Json::Null => s.serialize_unit(),
+            Json::Bool(b) => s.serialize_bool(*b),
+            Json::U(n) => s.serialize_u64(*n),
+            Json::I(n) => s.serialize_i64(*n),
+            // serde_json writes a non-finite float as null.
+            Json::F(x) => s.serialize_f64(*x),
+            Json::S(t) => s.serialize_str(t),
             Json::A(v) => {
-                f.write_str("[")?;
-                for (i, x) in v.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(comma)?;
-                    }
-                    x.write(f, comma, colon)?;
+                let mut seq = s.serialize_seq(Some(v.len()))?;
+                for x in v {
+                    seq.serialize_element(x)?;
                 }
-                f.write_str("]")
+                seq.end()
             }
             Json::O(v) => {
-                f.write_str("{")?;
-                for (i, (k, x)) in v.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(comma)?;
-                    }
-                    write_str(f, k)?;
-                    f.write_str(colon)?;
-                    x.write(f, comma, colon)?;
+                let mut map = s.serialize_map(Some(v.len()))?;
+                for (k, x) in v {
+                    map.serialize_entry(k, x)?;
                 }
-                f.write_str("}")
+                map.end()
             }
         }
     }
 }
 
+/// Render through serde_json with `formatter`, for Display.
+fn render<F: serde_json::ser::Formatter>(
+    j: &Json,
+    formatter: F,
+    f: &mut Formatter<'_>,
+) -> fmt::Result {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    j.serialize(&mut ser).map_err(|_| fmt::Error)?;
+    f.write_str(&String::from_utf8_lossy(&out))
+}
+
 /// Compact: no spaces between items.
 impl Display for Json {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        self.write(f, ",", ":")
+        render(self, serde_json::ser::CompactFormatter, f)
     }
 }
 
@@ -89,25 +100,41 @@ pub struct Spaced<'a>(&'a Json);
 
 impl Display for Spaced<'_> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        self.0.write(f, ", ", ": ")
+        render(self.0, SpacedFormatter, f)
     }
 }
 
-/// A JSON string: quotes, backslashes and control characters escaped.
-fn write_str(f: &mut Formatter<'_>, s: &str) -> fmt::Result {
-    f.write_str("\"")?;
-    for c in s.chars() {
-        match c {
-            '"' => f.write_str("\\\"")?,
-            '\\' => f.write_str("\\\\")?,
-            '\n' => f.write_str("\\n")?,
-            '\r' => f.write_str("\\r")?,
-            '\t' => f.write_str("\\t")?,
-            c if (c as u32) < 0x20 => write!(f, "\\u{:04x}", c as u32)?,
-            c => write!(f, "{c}")?,
+/// serde_json's compact output with a space after each `,` and `:`.
+struct SpacedFormatter;
+
+impl serde_json::ser::Formatter for SpacedFormatter {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
         }
     }
-    f.write_str("\"")
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
 }
 
 #[cfg(test)]
