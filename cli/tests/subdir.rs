@@ -87,4 +87,37 @@ fn a_wrong_subdir_is_a_clear_error(kind: Kind) {
     }
 }
 
-common::both!(shows_only_its_directory, a_wrong_subdir_is_a_clear_error);
+/// Another mount removes the directory a subdir mount shows: like an NFS
+/// export that went away, every call there answers ESTALE (never wrong
+/// data, never a hang), a directory made again under that name is another
+/// inode and stays out of it, and the mount still unmounts cleanly.
+fn top_removed_by_another_mount(kind: Kind) {
+    let store = Store::new(kind);
+    let whole = Mount::new(&store, &[]);
+    fs::create_dir_all(whole.path("team/x")).expect("mkdir");
+    fs::write(whole.path("team/f"), b"hi").expect("write");
+    let sub = Mount::new(&store, &["subdir=/team"]);
+    assert_eq!(sorted(&sub.dir), ["f", "x"]);
+    fs::remove_dir_all(whole.path("team")).expect("rm -rf");
+    // Past the kernel's attribute and entry timeouts (1 s).
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    const ESTALE: i32 = 116;
+    let e = fs::read_dir(&sub.dir).expect_err("listing a removed top");
+    assert_eq!(e.raw_os_error(), Some(ESTALE), "{e}");
+    let e = fs::read(sub.path("f")).expect_err("reading under a removed top");
+    assert_eq!(e.raw_os_error(), Some(ESTALE), "{e}");
+    let e = fs::write(sub.path("new"), b"x").expect_err("creating under a removed top");
+    assert_eq!(e.raw_os_error(), Some(ESTALE), "{e}");
+    fs::create_dir(whole.path("team")).expect("mkdir again");
+    fs::write(whole.path("team/g"), b"other").expect("write");
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let e = fs::read_dir(&sub.dir).expect_err("the new directory is another inode");
+    assert_eq!(e.raw_os_error(), Some(ESTALE), "{e}");
+    assert!(sub.is_mounted());
+}
+
+common::both!(
+    shows_only_its_directory,
+    a_wrong_subdir_is_a_clear_error,
+    top_removed_by_another_mount
+);
