@@ -78,4 +78,50 @@ fn force_cuts_off_a_live_mount(kind: Kind) {
     );
 }
 
+/// On a terminal (script(1) gives it one) destroy asks for the first 8
+/// characters of the file system's id: anything else deletes nothing.
+#[test]
+fn asks_on_a_terminal() {
+    let store = Store::new(Kind::Sqlite);
+    let config = ok(&common::dynamofs(
+        &store,
+        &["config", &store.source, "--json"],
+    ));
+    let id = common::py(&config, "d['fs_id'][:8]");
+    let typed = |answer: &str| {
+        let mut child = std::process::Command::new("script")
+            .arg("-qec")
+            .arg(format!(
+                "'{}' destroy '{}'",
+                common::bin().display(),
+                store.source
+            ))
+            .arg("/dev/null")
+            .env_remove("AWS_PROFILE")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("script");
+        {
+            use std::io::Write;
+            let mut i = child.stdin.take().expect("stdin");
+            i.write_all(format!("{answer}\n").as_bytes())
+                .expect("answer");
+        }
+        let out = child.wait_with_output().expect("script");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = typed("nope");
+    assert!(shown.contains(&format!("type {id} to go on")), "{shown}");
+    assert!(
+        shown.contains("not confirmed: nothing was deleted"),
+        "{shown}"
+    );
+    assert!(status_ok(&store));
+    let shown = typed(&id);
+    assert!(shown.contains("destroyed"), "{shown}");
+    assert!(!status_ok(&store));
+}
+
 common::both!(asks_refuses_then_deletes, force_cuts_off_a_live_mount);
