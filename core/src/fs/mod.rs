@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use attr::{Attr, SetAttr, TimeSet};
+pub use blockcache::BlockCacheStats;
 
 /// The keys and attributes `fs` writes, for code that reads the tables
 /// directly (the checker, fsck): one definition, so they cannot drift.
