@@ -8,6 +8,7 @@
 mod convert;
 mod kernel_cache;
 mod lockreq;
+pub mod metrics;
 mod options;
 mod posix_lock;
 mod root;
@@ -38,6 +39,7 @@ use fuser::{
 use convert::{attr, errno, kind, nanos, unreadable};
 use kernel_cache::invalidate;
 use lockreq::{lock_end, lock_type, F_RDLCK, F_UNLCK, F_WRLCK, OFFSET_MAX};
+use metrics::{Op, Ops};
 
 /// Largest write the kernel sends in one request.
 pub const MAX_WRITE: u32 = 1 << 20;
@@ -63,6 +65,7 @@ pub struct Adapter {
     /// waiting), when the process may hold a new lock through another
     /// descriptor, which must stay.
     lock_owners: Arc<Mutex<HashMap<u64, HashSet<u64>>>>,
+    ops: Arc<Ops>,
 }
 
 type DirMap = HashMap<u64, Arc<tokio::sync::Mutex<DirHandle>>>;
@@ -105,7 +108,13 @@ impl Adapter {
             dirs: Arc::new(Mutex::new(HashMap::new())),
             next_dir: AtomicU64::new(1),
             lock_owners: Arc::new(Mutex::new(HashMap::new())),
+            ops: Arc::default(),
         }
+    }
+
+    /// This adapter's request counts and times, for the mount's metrics.
+    pub fn ops(&self) -> Arc<Ops> {
+        Arc::clone(&self.ops)
     }
 
     /// Where the mount puts the session's notifier once it exists.
@@ -113,11 +122,16 @@ impl Adapter {
         Arc::clone(&self.notifier)
     }
 
-    fn spawn<F>(&self, f: F)
+    /// Answer a request from a task, timed until the task is done.
+    fn spawn<F>(&self, op: Op, f: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        self.rt.spawn(f);
+        let timer = self.ops.start(op);
+        self.rt.spawn(async move {
+            f.await;
+            drop(timer);
+        });
     }
 
     fn dir(&self, fh: FileHandle) -> Option<Arc<tokio::sync::Mutex<DirHandle>>> {
@@ -166,12 +180,12 @@ impl Adapter {
 
 /// Answer an entry reply from an async call.
 macro_rules! entry_reply {
-    ($self:ident, $reply:ident, $op:literal, $call:expr) => {{
+    ($self:ident, $reply:ident, $op:ident, $call:expr) => {{
         let ttl = $self.opts.entry_ttl;
-        $self.spawn(async move {
+        $self.spawn(Op::$op, async move {
             match $call.await {
                 Ok(a) => $reply.entry(&ttl, &attr(&a), GEN),
-                Err(e) => $reply.error(errno($op, &e)),
+                Err(e) => $reply.error(errno(Op::$op.name(), &e)),
             }
         });
     }};
@@ -179,11 +193,11 @@ macro_rules! entry_reply {
 
 /// Answer an empty reply from an async call.
 macro_rules! empty_reply {
-    ($self:ident, $reply:ident, $op:literal, $call:expr) => {{
-        $self.spawn(async move {
+    ($self:ident, $reply:ident, $op:ident, $call:expr) => {{
+        $self.spawn(Op::$op, async move {
             match $call.await {
                 Ok(_) => $reply.ok(),
-                Err(e) => $reply.error(errno($op, &e)),
+                Err(e) => $reply.error(errno(Op::$op.name(), &e)),
             }
         });
     }};
@@ -221,7 +235,7 @@ impl fuser::Filesystem for Adapter {
         let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
         let ttl = self.opts.entry_ttl;
-        self.spawn(async move {
+        self.spawn(Op::Lookup, async move {
             match fs.lookup_cached(&c, parent.0, &name).await {
                 // Never longer than the mount's entry timeout in all.
                 Ok((a, left)) => reply.entry(&left.min(ttl), &attr(&a), GEN),
@@ -233,14 +247,14 @@ impl fuser::Filesystem for Adapter {
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
         let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
-        self.spawn(async move { fs.forget(ino.0, nlookup).await });
+        self.spawn(Op::Forget, async move { fs.forget(ino.0, nlookup).await });
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
         let ttl = self.opts.attr_ttl;
-        self.spawn(async move {
+        self.spawn(Op::Getattr, async move {
             match fs.getattr_cached(ino.0).await {
                 // Never longer than the mount's attr_timeout in all.
                 Ok((a, left)) => reply.attr(&left.min(ttl), &attr(&a)),
@@ -279,7 +293,7 @@ impl fuser::Filesystem for Adapter {
             mtime: mtime.map(time_set),
             ctime: ctime.map(nanos),
         };
-        self.spawn(async move {
+        self.spawn(Op::Setattr, async move {
             // With the writeback cache, a size change may race buffered
             // writes of the same handle: flush them first.
             if let (Some(_), Some(fh)) = (set.size, fh) {
@@ -295,7 +309,7 @@ impl fuser::Filesystem for Adapter {
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
         let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
-        self.spawn(async move {
+        self.spawn(Op::Readlink, async move {
             match fs.readlink(ino.0).await {
                 Ok(t) => reply.data(&t),
                 Err(e) => reply.error(errno("readlink", &e)),
@@ -318,7 +332,7 @@ impl fuser::Filesystem for Adapter {
         entry_reply!(
             self,
             reply,
-            "mknod",
+            Mknod,
             fs.mknod(&c, parent.0, &name, mode, rdev)
         );
     }
@@ -334,19 +348,19 @@ impl fuser::Filesystem for Adapter {
     ) {
         let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        entry_reply!(self, reply, "mkdir", fs.mkdir(&c, parent.0, &name, mode));
+        entry_reply!(self, reply, Mkdir, fs.mkdir(&c, parent.0, &name, mode));
     }
 
     fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        empty_reply!(self, reply, "unlink", fs.unlink(&c, parent.0, &name));
+        empty_reply!(self, reply, Unlink, fs.unlink(&c, parent.0, &name));
     }
 
     fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        empty_reply!(self, reply, "rmdir", fs.rmdir(&c, parent.0, &name));
+        empty_reply!(self, reply, Rmdir, fs.rmdir(&c, parent.0, &name));
     }
 
     fn symlink(
@@ -366,7 +380,7 @@ impl fuser::Filesystem for Adapter {
         entry_reply!(
             self,
             reply,
-            "symlink",
+            Symlink,
             fs.symlink(&c, parent.0, &name, &target)
         );
     }
@@ -396,7 +410,7 @@ impl fuser::Filesystem for Adapter {
         empty_reply!(
             self,
             reply,
-            "rename",
+            Rename,
             fs.rename(&c, parent.0, &name, newparent.0, &newname, flags)
         );
     }
@@ -416,7 +430,7 @@ impl fuser::Filesystem for Adapter {
             caller(req),
             newname.as_bytes().to_vec(),
         );
-        entry_reply!(self, reply, "link", fs.link(&c, ino.0, newparent.0, &name));
+        entry_reply!(self, reply, Link, fs.link(&c, ino.0, newparent.0, &name));
     }
 
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
@@ -427,7 +441,7 @@ impl fuser::Filesystem for Adapter {
             mode.write = false;
         }
         let notifier = Arc::clone(&self.notifier);
-        self.spawn(async move {
+        self.spawn(Op::Open, async move {
             match fs.open_file(&c, ino.0, mode).await {
                 Ok(fh) => {
                     let f = if fs.keep_cache(fh) {
@@ -461,7 +475,7 @@ impl fuser::Filesystem for Adapter {
         let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
         let enforce = self.enforced();
-        self.spawn(async move {
+        self.spawn(Op::Read, async move {
             if let Some(l) = enforce {
                 let end = offset.saturating_add(size as u64).saturating_sub(1);
                 let owner = lock_owner.map_or(0, |o| o.0);
@@ -492,7 +506,7 @@ impl fuser::Filesystem for Adapter {
         let fs = Arc::clone(&self.fs);
         let data = data.to_vec();
         let enforce = self.enforced();
-        self.spawn(async move {
+        self.spawn(Op::Write, async move {
             if let Some(l) = enforce {
                 let end = offset.saturating_add(data.len() as u64).saturating_sub(1);
                 let owner = lock_owner.map_or(0, |o| o.0);
@@ -524,7 +538,7 @@ impl fuser::Filesystem for Adapter {
         let fs = Arc::clone(&self.fs);
         let locks = self.locks.clone();
         tracing::debug!(ino = ino.0, owner = lock_owner.0, "flush");
-        self.spawn(async move {
+        self.spawn(Op::Flush, async move {
             let flushed = fs.flush(fh.0).await;
             // close(2) drops the process's POSIX locks on the file.
             let released = match locks {
@@ -559,7 +573,7 @@ impl fuser::Filesystem for Adapter {
             .unwrap_or_default();
         // The last close of an open file drops its flock lock.
         owners.extend(lock_owner.map(|o| o.0));
-        self.spawn(async move {
+        self.spawn(Op::Release, async move {
             if let Some(l) = locks {
                 for owner in owners {
                     if let Err(e) = l.release_owner(ino.0, owner).await {
@@ -583,7 +597,7 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyEmpty,
     ) {
         let fs = Arc::clone(&self.fs);
-        empty_reply!(self, reply, "fsync", fs.fsync(fh.0));
+        empty_reply!(self, reply, Fsync, fs.fsync(fh.0));
     }
 
     fn opendir(&self, req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
@@ -591,7 +605,7 @@ impl fuser::Filesystem for Adapter {
         let (fs, c) = (Arc::clone(&self.fs), caller(req));
         let id = self.next_dir.fetch_add(1, Ordering::Relaxed);
         let dirs = Arc::clone(&self.dirs);
-        self.spawn(async move {
+        self.spawn(Op::Opendir, async move {
             match fs.opendir(&c, ino.0).await {
                 Ok(h) => {
                     if let Ok(mut m) = dirs.lock() {
@@ -617,7 +631,7 @@ impl fuser::Filesystem for Adapter {
             reply.error(Errno::EBADF);
             return;
         };
-        self.spawn(async move {
+        self.spawn(Op::Readdir, async move {
             let mut h = dir.lock().await;
             let mut off = offset;
             loop {
@@ -658,7 +672,7 @@ impl fuser::Filesystem for Adapter {
             reply.error(Errno::EBADF);
             return;
         };
-        self.spawn(async move {
+        self.spawn(Op::Readdirplus, async move {
             let mut h = dir.lock().await;
             let mut off = offset;
             loop {
@@ -704,6 +718,7 @@ impl fuser::Filesystem for Adapter {
         _flags: OpenFlags,
         reply: ReplyEmpty,
     ) {
+        let _timer = self.ops.start(Op::Releasedir);
         if let Ok(mut m) = self.dirs.lock() {
             m.remove(&fh.0);
         }
@@ -711,6 +726,7 @@ impl fuser::Filesystem for Adapter {
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        let _timer = self.ops.start(Op::Statfs);
         let s = self.fs.statfs();
         reply.statfs(
             s.blocks,
@@ -745,7 +761,7 @@ impl fuser::Filesystem for Adapter {
         empty_reply!(
             self,
             reply,
-            "setxattr",
+            Setxattr,
             fs.setxattr(&c, ino.0, &name, &value, flags)
         );
     }
@@ -753,7 +769,7 @@ impl fuser::Filesystem for Adapter {
     fn getxattr(&self, req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
         let ino = root::inward(ino);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        self.spawn(async move {
+        self.spawn(Op::Getxattr, async move {
             match fs.getxattr(&c, ino.0, &name).await {
                 Ok(v) if size == 0 => reply.size(v.len() as u32),
                 Ok(v) if v.len() > size as usize => reply.error(Errno::ERANGE),
@@ -766,7 +782,7 @@ impl fuser::Filesystem for Adapter {
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
         let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
-        self.spawn(async move {
+        self.spawn(Op::Listxattr, async move {
             match fs.listxattr(ino.0).await {
                 Ok(names) => {
                     let mut buf = Vec::new();
@@ -790,14 +806,14 @@ impl fuser::Filesystem for Adapter {
     fn removexattr(&self, req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let ino = root::inward(ino);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        empty_reply!(self, reply, "removexattr", fs.removexattr(&c, ino.0, &name));
+        empty_reply!(self, reply, Removexattr, fs.removexattr(&c, ino.0, &name));
     }
 
     fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
         let ino = root::inward(ino);
         let (fs, c) = (Arc::clone(&self.fs), caller(req));
         let mask = (mask.bits() & 7) as u32;
-        empty_reply!(self, reply, "access", fs.access(&c, ino.0, mask));
+        empty_reply!(self, reply, Access, fs.access(&c, ino.0, mask));
     }
 
     fn create(
@@ -816,7 +832,7 @@ impl fuser::Filesystem for Adapter {
         let mut open = self.open_mode(flags);
         open.truncate = false;
         let exclusive = flags & libc_o::EXCL != 0;
-        self.spawn(async move {
+        self.spawn(Op::Create, async move {
             let made = fs.create(&c, parent.0, &name, mode, exclusive).await;
             let (a, new) = match made {
                 Ok(made) => made,
@@ -851,7 +867,7 @@ impl fuser::Filesystem for Adapter {
             return;
         };
         let req = LockRequest::posix(t, start, lock_end(end), lock_owner.0, pid);
-        self.spawn(async move {
+        self.spawn(Op::Getlk, async move {
             match locks.getlk(ino.0, &req).await {
                 Ok(Some(l)) => {
                     let typ = match l.typ {
@@ -913,7 +929,7 @@ impl fuser::Filesystem for Adapter {
             pid,
             sleep,
         };
-        self.spawn(async move {
+        self.spawn(Op::Setlk, async move {
             match posix_lock::apply(&fs, &locks, &notifier, change).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno("setlk", &e)),
@@ -939,7 +955,7 @@ impl fuser::Filesystem for Adapter {
             return;
         }
         let (fs, c) = (Arc::clone(&self.fs), caller(req));
-        self.spawn(async move {
+        self.spawn(Op::Fallocate, async move {
             let _ = fs.flush(fh.0).await;
             let end = offset.saturating_add(length);
             let r = match fs.getattr(ino.0).await {
