@@ -6,6 +6,7 @@
 //! (`convert::errno`).
 
 mod convert;
+pub mod exposition;
 mod kernel_cache;
 mod lockreq;
 pub mod metrics;
