@@ -991,7 +991,7 @@ _dynamofs() {
             fi
             case "${prev}" in
                 -o)
-                    COMPREPLY=($(compgen -W "endpoint region profile attr_timeout entry_timeout ro allow_other allow_root mandatory_locks session_ttl create writeback_cache no_writeback_cache threads log nonempty write_buffer block_cache subdir suid nosuid dev nodev atime noatime relatime strictatime" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "endpoint region profile attr_timeout entry_timeout ro allow_other allow_root mandatory_locks session_ttl create writeback_cache no_writeback_cache threads log nonempty write_buffer block_cache subdir suid nosuid dev nodev atime noatime relatime strictatime metrics" -- "${cur}"))
                     return 0
                     ;;
                 --endpoint)

@@ -92,7 +92,8 @@ nodev\t''
 atime\t''
 noatime\t''
 relatime\t''
-strictatime\t''"
+strictatime\t''
+metrics\t''"
 complete -c dynamofs -n "__fish_dynamofs_using_subcommand mount" -l endpoint -d 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself' -r
 complete -c dynamofs -n "__fish_dynamofs_using_subcommand mount" -l profile -d 'AWS profile from ~/.aws/config and ~/.aws/credentials' -r
 complete -c dynamofs -n "__fish_dynamofs_using_subcommand mount" -s f -l foreground -d 'Serve in the foreground instead of returning once mounted'

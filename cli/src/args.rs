@@ -97,6 +97,8 @@ pub struct GenerateDocsArgs {
 ///   log=PATH                            the background server's log (default: in
 ///                                       $XDG_STATE_HOME/dynamofs, else for root
 ///                                       /var/log/dynamofs, else ~/.local/state/dynamofs)
+///   metrics=ADDR:PORT                   serve Prometheus metrics at http://ADDR:PORT/metrics
+///                                       (port 0: a free port, named when mounted)
 /// Sizes take K, M, G or T (a bare number is MiB). fstab options such as
 /// _netdev, defaults, noauto and nofail are accepted.
 /// `mount -o remount,ro DIR` (and remount,rw) changes a mount made by root

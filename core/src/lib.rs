@@ -15,6 +15,7 @@ pub mod fsck;
 pub mod held;
 pub mod inode;
 pub mod locks;
+pub mod metrics;
 pub mod mkfs;
 pub mod names;
 pub mod path;

@@ -16,8 +16,8 @@ use dynamofs_core::inode::FileType;
 use dynamofs_core::schema::ROOT_INO;
 use dynamofs_core::store::faults::Target;
 use dynamofs_core::store::{
-    Attrs, Backoff, Change, Cond, Counters, Counting, Fault, Faults, Key, RequestKind, Retrying,
-    Store, StoreError, Table, Token, Value, Write,
+    Attrs, Backoff, Change, Cond, Counters, Counting, Fault, Faults, Key, RequestKind, RetryReason,
+    Retrying, Store, StoreError, Table, Token, Value, Write,
 };
 
 fn fast() -> Backoff {
@@ -31,12 +31,14 @@ fn fast() -> Backoff {
 
 type Stack = Retrying<Faults<Counting<Arc<dyn Store>>>>;
 
-/// Retrying over fault injection over counting over a real backend.
+/// Retrying over fault injection over counting over a real backend, the
+/// retries counted with the requests (as in a mount's stack).
 fn stack(backend: Arc<dyn Store>) -> (Stack, Arc<Counters>) {
     let counters = Arc::new(Counters::default());
-    let s = Retrying::new(
+    let s = Retrying::counted(
         Faults::new(Counting::new(backend, Arc::clone(&counters))),
         fast(),
+        Arc::clone(&counters),
     );
     (s, counters)
 }
@@ -88,10 +90,16 @@ async fn transient_faults_are_retried(backend: Arc<dyn Store>) {
         .expect("transaction after conflicts");
     assert_eq!(counter(&s, &k).await, Some(2));
     assert_eq!(txns(&counters), 1);
+    // What a mount's metrics show, by reason.
+    assert_eq!(counters.retries(RetryReason::Throttled), 2);
+    assert_eq!(counters.retries(RetryReason::Timeout), 1);
+    assert_eq!(counters.retries(RetryReason::Conflict), 3);
+    assert_eq!(counters.total_retries(), 6);
+    assert_eq!(counters.gave_up(), 0);
 }
 
 async fn persistent_faults_give_up(backend: Arc<dyn Store>) {
-    let (s, _) = stack(backend);
+    let (s, counters) = stack(backend);
     s.inner().plan(Target::Reads, Fault::Throttle, 10);
     let r = s.get(Table::Meta, &Key::new("f", "2"), true).await;
     assert!(matches!(r, Err(StoreError::Throttled(_))), "{r:?}");
@@ -100,6 +108,8 @@ async fn persistent_faults_give_up(backend: Arc<dyn Store>) {
         6,
         "gives up after the configured attempts"
     );
+    assert_eq!(counters.retries(RetryReason::Throttled), 5);
+    assert_eq!(counters.gave_up(), 1);
 }
 
 async fn condition_failures_are_answers(backend: Arc<dyn Store>) {
@@ -117,6 +127,8 @@ async fn condition_failures_are_answers(backend: Arc<dyn Store>) {
     assert!(matches!(r, Err(StoreError::ConditionFailed { .. })));
     assert_eq!(s.retries(), 0, "a failed condition is not retried");
     assert_eq!(counters.get(RequestKind::PutItem).requests, 2);
+    assert_eq!(counters.condition_failures(), 1);
+    assert_eq!(counters.gave_up(), 0);
 }
 
 /// A transaction whose first response is lost is retried with the same

@@ -6,8 +6,10 @@
 //! (`convert::errno`).
 
 mod convert;
+pub mod exposition;
 mod kernel_cache;
 mod lockreq;
+pub mod metrics;
 mod options;
 mod posix_lock;
 mod root;
@@ -40,6 +42,7 @@ use fuser::{
 use convert::{attr, errno, kind, nanos, unreadable};
 use kernel_cache::invalidate;
 use lockreq::{lock_end, lock_type, F_RDLCK, F_UNLCK, F_WRLCK, OFFSET_MAX};
+use metrics::{Op, Ops};
 
 /// Largest write the kernel sends in one request.
 pub const MAX_WRITE: u32 = 1 << 20;
@@ -65,6 +68,7 @@ pub struct Adapter {
     /// waiting), when the process may hold a new lock through another
     /// descriptor, which must stay.
     lock_owners: Arc<Mutex<HashMap<u64, HashSet<u64>>>>,
+    ops: Arc<Ops>,
 }
 
 type DirMap = HashMap<u64, Arc<tokio::sync::Mutex<DirHandle>>>;
@@ -107,7 +111,13 @@ impl Adapter {
             dirs: Arc::new(Mutex::new(HashMap::new())),
             next_dir: AtomicU64::new(1),
             lock_owners: Arc::new(Mutex::new(HashMap::new())),
+            ops: Arc::default(),
         }
+    }
+
+    /// This adapter's request counts and times, for the mount's metrics.
+    pub fn ops(&self) -> Arc<Ops> {
+        Arc::clone(&self.ops)
     }
 
     /// Where the mount puts the session's notifier once it exists.
@@ -115,11 +125,16 @@ impl Adapter {
         Arc::clone(&self.notifier)
     }
 
-    fn spawn<F>(&self, f: F)
+    /// Answer a request from a task, timed until the task is done.
+    fn spawn<F>(&self, op: Op, f: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        self.rt.spawn(f);
+        let timer = self.ops.start(op);
+        self.rt.spawn(async move {
+            f.await;
+            drop(timer);
+        });
     }
 
     fn dir(&self, fh: FileHandle) -> Option<Arc<tokio::sync::Mutex<DirHandle>>> {
@@ -168,12 +183,12 @@ impl Adapter {
 
 /// Answer an entry reply from an async call.
 macro_rules! entry_reply {
-    ($self:ident, $reply:ident, $op:literal, $call:expr) => {{
+    ($self:ident, $reply:ident, $op:ident, $call:expr) => {{
         let ttl = $self.opts.entry_ttl;
-        $self.spawn(async move {
+        $self.spawn(Op::$op, async move {
             match $call.await {
                 Ok(a) => $reply.entry(&ttl, &attr(&a), GEN),
-                Err(e) => $reply.error(errno($op, &e)),
+                Err(e) => $reply.error(errno(Op::$op.name(), &e)),
             }
         });
     }};
@@ -181,11 +196,11 @@ macro_rules! entry_reply {
 
 /// Answer an empty reply from an async call.
 macro_rules! empty_reply {
-    ($self:ident, $reply:ident, $op:literal, $call:expr) => {{
-        $self.spawn(async move {
+    ($self:ident, $reply:ident, $op:ident, $call:expr) => {{
+        $self.spawn(Op::$op, async move {
             match $call.await {
                 Ok(_) => $reply.ok(),
-                Err(e) => $reply.error(errno($op, &e)),
+                Err(e) => $reply.error(errno(Op::$op.name(), &e)),
             }
         });
     }};
@@ -223,7 +238,7 @@ impl fuser::Filesystem for Adapter {
         let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
         let ttl = self.opts.entry_ttl;
-        self.spawn(async move {
+        self.spawn(Op::Lookup, async move {
             match fs.lookup_cached(&c, parent.0, &name).await {
                 // Never longer than the mount's entry timeout in all.
                 Ok((a, left)) => reply.entry(&left.min(ttl), &attr(&a), GEN),
@@ -235,14 +250,14 @@ impl fuser::Filesystem for Adapter {
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
         let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
-        self.spawn(async move { fs.forget(ino.0, nlookup).await });
+        self.spawn(Op::Forget, async move { fs.forget(ino.0, nlookup).await });
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
         let ttl = self.opts.attr_ttl;
-        self.spawn(async move {
+        self.spawn(Op::Getattr, async move {
             match fs.getattr_cached(ino.0).await {
                 // Never longer than the mount's attr_timeout in all.
                 Ok((a, left)) => reply.attr(&left.min(ttl), &attr(&a)),
@@ -281,7 +296,7 @@ impl fuser::Filesystem for Adapter {
             mtime: mtime.map(time_set),
             ctime: ctime.map(nanos),
         };
-        self.spawn(async move {
+        self.spawn(Op::Setattr, async move {
             // With the writeback cache, a size change may race buffered
             // writes of the same handle: flush them first.
             if let (Some(_), Some(fh)) = (set.size, fh) {
@@ -297,7 +312,7 @@ impl fuser::Filesystem for Adapter {
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
         let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
-        self.spawn(async move {
+        self.spawn(Op::Readlink, async move {
             match fs.readlink(ino.0).await {
                 Ok(t) => reply.data(&t),
                 Err(e) => reply.error(errno("readlink", &e)),
@@ -320,7 +335,7 @@ impl fuser::Filesystem for Adapter {
         entry_reply!(
             self,
             reply,
-            "mknod",
+            Mknod,
             fs.mknod(&c, parent.0, &name, mode, rdev)
         );
     }
@@ -336,19 +351,19 @@ impl fuser::Filesystem for Adapter {
     ) {
         let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        entry_reply!(self, reply, "mkdir", fs.mkdir(&c, parent.0, &name, mode));
+        entry_reply!(self, reply, Mkdir, fs.mkdir(&c, parent.0, &name, mode));
     }
 
     fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        empty_reply!(self, reply, "unlink", fs.unlink(&c, parent.0, &name));
+        empty_reply!(self, reply, Unlink, fs.unlink(&c, parent.0, &name));
     }
 
     fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        empty_reply!(self, reply, "rmdir", fs.rmdir(&c, parent.0, &name));
+        empty_reply!(self, reply, Rmdir, fs.rmdir(&c, parent.0, &name));
     }
 
     fn symlink(
@@ -368,7 +383,7 @@ impl fuser::Filesystem for Adapter {
         entry_reply!(
             self,
             reply,
-            "symlink",
+            Symlink,
             fs.symlink(&c, parent.0, &name, &target)
         );
     }
@@ -398,7 +413,7 @@ impl fuser::Filesystem for Adapter {
         empty_reply!(
             self,
             reply,
-            "rename",
+            Rename,
             fs.rename(&c, parent.0, &name, newparent.0, &newname, flags)
         );
     }
@@ -418,7 +433,7 @@ impl fuser::Filesystem for Adapter {
             caller(req),
             newname.as_bytes().to_vec(),
         );
-        entry_reply!(self, reply, "link", fs.link(&c, ino.0, newparent.0, &name));
+        entry_reply!(self, reply, Link, fs.link(&c, ino.0, newparent.0, &name));
     }
 
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
@@ -429,7 +444,7 @@ impl fuser::Filesystem for Adapter {
             mode.write = false;
         }
         let notifier = Arc::clone(&self.notifier);
-        self.spawn(async move {
+        self.spawn(Op::Open, async move {
             match fs.open_file(&c, ino.0, mode).await {
                 Ok(fh) => {
                     let f = if fs.keep_cache(fh) {
@@ -463,7 +478,7 @@ impl fuser::Filesystem for Adapter {
         let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
         let enforce = self.enforced();
-        self.spawn(async move {
+        self.spawn(Op::Read, async move {
             if let Some(l) = enforce {
                 let end = offset.saturating_add(size as u64).saturating_sub(1);
                 let owner = lock_owner.map_or(0, |o| o.0);
@@ -494,7 +509,7 @@ impl fuser::Filesystem for Adapter {
         let fs = Arc::clone(&self.fs);
         let data = data.to_vec();
         let enforce = self.enforced();
-        self.spawn(async move {
+        self.spawn(Op::Write, async move {
             if let Some(l) = enforce {
                 let end = offset.saturating_add(data.len() as u64).saturating_sub(1);
                 let owner = lock_owner.map_or(0, |o| o.0);
@@ -526,7 +541,7 @@ impl fuser::Filesystem for Adapter {
         let fs = Arc::clone(&self.fs);
         let locks = self.locks.clone();
         tracing::debug!(ino = ino.0, owner = lock_owner.0, "flush");
-        self.spawn(async move {
+        self.spawn(Op::Flush, async move {
             let flushed = fs.flush(fh.0).await;
             // close(2) drops the process's POSIX locks on the file.
             let released = match locks {
@@ -561,7 +576,7 @@ impl fuser::Filesystem for Adapter {
             .unwrap_or_default();
         // The last close of an open file drops its flock lock.
         owners.extend(lock_owner.map(|o| o.0));
-        self.spawn(async move {
+        self.spawn(Op::Release, async move {
             if let Some(l) = locks {
                 for owner in owners {
                     if let Err(e) = l.release_owner(ino.0, owner).await {
@@ -585,7 +600,7 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyEmpty,
     ) {
         let fs = Arc::clone(&self.fs);
-        empty_reply!(self, reply, "fsync", fs.fsync(fh.0));
+        empty_reply!(self, reply, Fsync, fs.fsync(fh.0));
     }
 
     fn opendir(&self, req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
@@ -593,7 +608,7 @@ impl fuser::Filesystem for Adapter {
         let (fs, c) = (Arc::clone(&self.fs), caller(req));
         let id = self.next_dir.fetch_add(1, Ordering::Relaxed);
         let dirs = Arc::clone(&self.dirs);
-        self.spawn(async move {
+        self.spawn(Op::Opendir, async move {
             match fs.opendir(&c, ino.0).await {
                 Ok(h) => {
                     if let Ok(mut m) = dirs.lock() {
@@ -619,7 +634,7 @@ impl fuser::Filesystem for Adapter {
             reply.error(Errno::EBADF);
             return;
         };
-        self.spawn(async move {
+        self.spawn(Op::Readdir, async move {
             let mut h = dir.lock().await;
             let mut off = offset;
             loop {
@@ -660,7 +675,7 @@ impl fuser::Filesystem for Adapter {
             reply.error(Errno::EBADF);
             return;
         };
-        self.spawn(async move {
+        self.spawn(Op::Readdirplus, async move {
             let mut h = dir.lock().await;
             let mut off = offset;
             loop {
@@ -706,6 +721,7 @@ impl fuser::Filesystem for Adapter {
         _flags: OpenFlags,
         reply: ReplyEmpty,
     ) {
+        let _timer = self.ops.start(Op::Releasedir);
         if let Ok(mut m) = self.dirs.lock() {
             m.remove(&fh.0);
         }
@@ -713,6 +729,7 @@ impl fuser::Filesystem for Adapter {
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        let _timer = self.ops.start(Op::Statfs);
         let s = self.fs.statfs();
         reply.statfs(
             s.blocks,
@@ -747,7 +764,7 @@ impl fuser::Filesystem for Adapter {
         empty_reply!(
             self,
             reply,
-            "setxattr",
+            Setxattr,
             fs.setxattr(&c, ino.0, &name, &value, flags)
         );
     }
@@ -755,7 +772,7 @@ impl fuser::Filesystem for Adapter {
     fn getxattr(&self, req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
         let ino = root::inward(ino);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        self.spawn(async move {
+        self.spawn(Op::Getxattr, async move {
             match fs.getxattr(&c, ino.0, &name).await {
                 Ok(v) if size == 0 => reply.size(v.len() as u32),
                 Ok(v) if v.len() > size as usize => reply.error(Errno::ERANGE),
@@ -768,7 +785,7 @@ impl fuser::Filesystem for Adapter {
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
         let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
-        self.spawn(async move {
+        self.spawn(Op::Listxattr, async move {
             match fs.listxattr(ino.0).await {
                 Ok(names) => {
                     let mut buf = Vec::new();
@@ -792,14 +809,14 @@ impl fuser::Filesystem for Adapter {
     fn removexattr(&self, req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let ino = root::inward(ino);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        empty_reply!(self, reply, "removexattr", fs.removexattr(&c, ino.0, &name));
+        empty_reply!(self, reply, Removexattr, fs.removexattr(&c, ino.0, &name));
     }
 
     fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
         let ino = root::inward(ino);
         let (fs, c) = (Arc::clone(&self.fs), caller(req));
         let mask = (mask.bits() & 7) as u32;
-        empty_reply!(self, reply, "access", fs.access(&c, ino.0, mask));
+        empty_reply!(self, reply, Access, fs.access(&c, ino.0, mask));
     }
 
     fn create(
@@ -818,7 +835,7 @@ impl fuser::Filesystem for Adapter {
         let mut open = self.open_mode(flags);
         open.truncate = false;
         let exclusive = flags & libc_o::EXCL != 0;
-        self.spawn(async move {
+        self.spawn(Op::Create, async move {
             let made = fs.create(&c, parent.0, &name, mode, exclusive).await;
             let (a, new) = match made {
                 Ok(made) => made,
@@ -853,7 +870,7 @@ impl fuser::Filesystem for Adapter {
             return;
         };
         let req = LockRequest::posix(t, start, lock_end(end), lock_owner.0, pid);
-        self.spawn(async move {
+        self.spawn(Op::Getlk, async move {
             match locks.getlk(ino.0, &req).await {
                 Ok(Some(l)) => {
                     let typ = match l.typ {
@@ -915,7 +932,7 @@ impl fuser::Filesystem for Adapter {
             pid,
             sleep,
         };
-        self.spawn(async move {
+        self.spawn(Op::Setlk, async move {
             match posix_lock::apply(&fs, &locks, &notifier, change).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno("setlk", &e)),
@@ -947,7 +964,7 @@ impl fuser::Filesystem for Adapter {
             zero_range: mode & ZERO_RANGE != 0,
         };
         let fs = Arc::clone(&self.fs);
-        self.spawn(async move {
+        self.spawn(Op::Fallocate, async move {
             match fs.fallocate(fh.0, offset, length, how).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno("fallocate", &e)),

@@ -12,6 +12,7 @@ pub mod ls;
 pub mod mkfs;
 pub mod mount;
 mod mount_log;
+mod mount_metrics;
 mod mountpoint;
 mod remount;
 pub mod stats;

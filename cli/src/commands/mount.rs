@@ -8,6 +8,7 @@
 //! stored before the mount is detached; later writes fail (EIO).
 
 use std::io::Read;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
@@ -22,14 +23,19 @@ use dynamofs_core::locks::Locks;
 use dynamofs_core::mkfs::{self, MkfsOptions};
 use dynamofs_core::store::{self, Source, StoreOptions};
 use dynamofs_core::superblock::{Superblock, SuperblockError};
+use dynamofs_fuse::exposition::{Exposition, Sources};
 use dynamofs_fuse::{Adapter, MountOptions};
 
 use crate::args::{GlobalArgs, MountArgs};
 use crate::printer::Printer;
 
+use super::mount_metrics::{self, Endpoint};
+
 /// Set in the background child: print this line on stdout when mounted.
 const READY_ENV: &str = "DYNAMOFS_MOUNT_READY";
 const READY: &str = "dynamofs-ready";
+/// Printed before READY when the mount serves metrics: where.
+const METRICS_AT: &str = "dynamofs-metrics";
 
 /// Everything the -o options say.
 #[derive(Debug, Default)]
@@ -52,6 +58,8 @@ pub struct Options {
     pub subdir: Option<String>,
     /// When reads update atime: relatime unless told.
     pub atime: Atime,
+    /// Where to serve Prometheus metrics (port 0: any free port).
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Options /etc/fstab and mount(8) pass that mean nothing to us (or that
@@ -130,6 +138,7 @@ pub(crate) const KNOWN: &[&str] = &[
     "noatime",
     "relatime",
     "strictatime",
+    "metrics",
 ];
 
 /// The known option nearest to a mistyped one, if one is near enough.
@@ -202,6 +211,7 @@ pub fn parse_options(list: &[String]) -> anyhow::Result<Options> {
             ("subdir", Some(v)) => o.subdir = Some(v.to_string()),
             ("write_buffer", Some(v)) => o.write_buffer = Some(mib(k, v)?),
             ("block_cache", Some(v)) => o.block_cache = Some(mib(k, v)?),
+            ("metrics", v) => o.metrics = Some(mount_metrics::parse_addr(v.unwrap_or(""))?),
             (k, _) if IGNORED.contains(&k) || k.starts_with("x-") || k == "comment" => {}
             _ => unknown.push(item.to_string()),
         }
@@ -291,8 +301,13 @@ fn background(
         }
     }
     if out.contains(READY) {
+        let metrics = out
+            .lines()
+            .find_map(|l| l.strip_prefix(METRICS_AT))
+            .map(|url| format!("; metrics: {}", url.trim()))
+            .unwrap_or_default();
         printer.say(&format!(
-            "mounted {} on {} (log: {})",
+            "mounted {} on {} (log: {}{metrics})",
             args.source,
             dir.display(),
             log.display()
@@ -325,6 +340,12 @@ async fn serve(
     opts: &Options,
     dir: &Path,
 ) -> anyhow::Result<ExitCode> {
+    // First of all: a port that is taken fails the mount before the store
+    // is even opened.
+    let endpoint = match opts.metrics {
+        Some(addr) => Some(Endpoint::bind(addr).await?),
+        None => None,
+    };
     let store_opts = StoreOptions {
         endpoint: opts.endpoint.clone().or_else(|| global.endpoint.clone()),
         profile: opts.profile.clone().or_else(|| global.profile.clone()),
@@ -401,6 +422,16 @@ async fn serve(
         mount_opts.clone(),
     );
     let notifier = adapter.notifier_slot();
+    let metrics = endpoint.map(|e| {
+        let url = e.url();
+        let exposition = Exposition::new(Sources {
+            counters: Arc::clone(&opened.counters),
+            fs: server.fs(),
+            locks: server.locks(),
+            ops: adapter.ops(),
+        });
+        (url, e.serve(Arc::new(exposition)))
+    });
     let config = mount_opts.config();
     let mountpoint = dir.to_path_buf();
     let mounted =
@@ -418,6 +449,13 @@ async fn serve(
     };
     let _ = notifier.set(session.notifier());
     let mut unmounter = session.unmount_callable();
+    if let Some((url, _)) = &metrics {
+        // In the log (or on the terminal with -f), and to the parent.
+        eprintln!("dynamofs: serving metrics at {url}");
+        if std::env::var_os(READY_ENV).is_some() {
+            println!("{METRICS_AT} {url}");
+        }
+    }
     if std::env::var_os(READY_ENV).is_some() {
         println!("{READY}");
     } else {
@@ -456,6 +494,9 @@ async fn serve(
     // For operators and round-trip tests: what this mount asked of the
     // store in its life.
     tracing::info!("store requests: {}", opened.counters);
+    if let Some((_, serving)) = metrics {
+        serving.abort();
+    }
     if let Some(injected) = &opened.faults {
         injected.report();
     }
@@ -586,7 +627,7 @@ mod tests {
     #[test]
     fn every_suggestion_is_an_option() {
         for k in KNOWN {
-            let with_value = ["1", "x", "/tmp/dynamofs-test.log"]
+            let with_value = ["1", "x", "/tmp/dynamofs-test.log", "127.0.0.1:0"]
                 .iter()
                 .any(|v| parsed(&format!("{k}={v}")).is_ok());
             assert!(parsed(k).is_ok() || with_value, "{k} is not parsed");

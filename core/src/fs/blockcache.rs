@@ -8,6 +8,7 @@
 //! inode's blocks are dropped.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use lru::LruCache;
@@ -51,6 +52,19 @@ impl Inner {
 pub(super) struct BlockCache {
     limit: usize,
     inner: Mutex<Inner>,
+    /// For metrics, readable without the lock: reads found cached or not,
+    /// and a copy of the bytes held, updated under the lock.
+    hits: AtomicU64,
+    misses: AtomicU64,
+    held: AtomicUsize,
+}
+
+/// What the cache did for reads so far, and what it holds now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockCacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub bytes: u64,
 }
 
 impl BlockCache {
@@ -63,11 +77,36 @@ impl BlockCache {
                 versions: HashMap::new(),
                 inflight: HashMap::new(),
             }),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            held: AtomicUsize::new(0),
         }
     }
 
+    /// A reader's look for a block: counted as a hit or a miss.
     pub fn get(&self, key: BlockKey) -> Option<Arc<Vec<u8>>> {
+        let found = self.fetched(key);
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// A block that this reader just fetched or waited for (not counted:
+    /// its miss was).
+    pub fn fetched(&self, key: BlockKey) -> Option<Arc<Vec<u8>>> {
         self.inner.lock().ok()?.lru.get(&key).cloned()
+    }
+
+    pub fn stats(&self) -> BlockCacheStats {
+        BlockCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            bytes: self.held.load(Ordering::Relaxed) as u64,
+        }
     }
 
     pub fn put(&self, key: BlockKey, data: Arc<Vec<u8>>) {
@@ -82,6 +121,7 @@ impl BlockCache {
                 None => break,
             }
         }
+        self.held.store(g.bytes, Ordering::Relaxed);
     }
 
     /// Forget every block of an inode.
@@ -89,6 +129,7 @@ impl BlockCache {
         let Ok(mut g) = self.inner.lock() else { return };
         g.drop_blocks(ino);
         g.versions.remove(&ino);
+        self.held.store(g.bytes, Ordering::Relaxed);
     }
 
     /// Record the version an inode's blocks now correspond to; returns
@@ -122,6 +163,7 @@ impl BlockCache {
         if changed {
             if let Ok(mut g) = self.inner.lock() {
                 g.drop_blocks(ino);
+                self.held.store(g.bytes, Ordering::Relaxed);
             }
         }
     }
@@ -175,6 +217,14 @@ mod tests {
         c.put((1, 0, 1), Arc::new(vec![0; 6]));
         assert!(c.get((1, 0, 0)).is_none(), "evicted past the byte bound");
         assert!(c.get((1, 0, 1)).is_some());
+        assert_eq!(
+            c.stats(),
+            BlockCacheStats {
+                hits: 1,
+                misses: 1,
+                bytes: 6
+            }
+        );
         let v = Version {
             size: 1,
             mtime: 2,

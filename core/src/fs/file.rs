@@ -23,7 +23,7 @@ use crate::schema::attr;
 use crate::store::{Cond, Key, Store, Table, Value};
 
 use super::block::{self, block_key};
-use super::blockcache::{BlockCache, Version};
+use super::blockcache::{BlockCache, BlockCacheStats, Version};
 use super::Fs;
 
 /// Largest file: 16 TiB. Writes past it fail with EFBIG.
@@ -181,6 +181,16 @@ impl Fs {
             .lock()
             .map(|m| m.keys().copied().collect())
             .unwrap_or_default()
+    }
+
+    /// Bytes written to open files and not yet stored.
+    pub fn dirty_bytes(&self) -> u64 {
+        self.files.dirty_total.load(Ordering::Relaxed) as u64
+    }
+
+    /// What the block cache did for reads, and what it holds.
+    pub fn block_cache_stats(&self) -> BlockCacheStats {
+        self.blocks.stats()
     }
 
     /// An open handle, unless its locks were lost with the lease (EIO).
@@ -465,7 +475,7 @@ impl Fs {
         for (i, mut rx) in wait {
             // Resolves when the read-ahead task drops its sender.
             let _ = rx.changed().await;
-            match self.blocks.get((ino, generation, i)) {
+            match self.blocks.fetched((ino, generation, i)) {
                 Some(d) => {
                     out.insert(i, d);
                 }
@@ -481,7 +491,7 @@ impl Fs {
             )
             .await?;
             for k in fetch {
-                out.insert(k.2, self.blocks.get(k).unwrap_or_default());
+                out.insert(k.2, self.blocks.fetched(k).unwrap_or_default());
             }
         }
         Ok(out)

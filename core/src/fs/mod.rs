@@ -37,6 +37,7 @@ use std::time::Duration;
 
 pub use allocate::Allocate;
 pub use attr::{Attr, SetAttr, TimeSet};
+pub use blockcache::BlockCacheStats;
 
 /// The keys and attributes `fs` writes, for code that reads the tables
 /// directly (the checker, fsck): one definition, so they cannot drift.

@@ -6,8 +6,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
+
+use crate::metrics::{Histogram, Snapshot};
 
 use super::{
     item_size, BatchWrite, Billing, Item, Key, Page, Query, ScanPage, Store, StoreResult, Table,
@@ -80,13 +83,98 @@ pub struct KindTotals {
     pub bytes_written: u64,
 }
 
+/// Why the retry layer sent a request again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryReason {
+    Throttled,
+    Conflict,
+    InProgress,
+    Network,
+    Timeout,
+}
+
+impl RetryReason {
+    pub const ALL: [RetryReason; 5] = [
+        RetryReason::Throttled,
+        RetryReason::Conflict,
+        RetryReason::InProgress,
+        RetryReason::Network,
+        RetryReason::Timeout,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RetryReason::Throttled => "throttled",
+            RetryReason::Conflict => "conflict",
+            RetryReason::InProgress => "in_progress",
+            RetryReason::Network => "network",
+            RetryReason::Timeout => "timeout",
+        }
+    }
+}
+
+/// What the retry layer saw, above the counted requests: each retry is
+/// also one more request below it.
+#[derive(Default)]
+struct RetrySlots {
+    retries: [AtomicU64; 5],
+    gave_up: AtomicU64,
+    condition_failures: AtomicU64,
+}
+
 /// Shared counters; cheap to clone through an `Arc`.
 #[derive(Default)]
 pub struct Counters {
     slots: [Slot; 10],
+    latency: [Histogram; 10],
+    retry: RetrySlots,
 }
 
 impl Counters {
+    fn took(&self, kind: RequestKind, since: Instant) {
+        self.latency[kind.index()].observe(since.elapsed());
+    }
+
+    /// How long requests of a kind took, as the store answered them
+    /// (retries are separate requests, each timed alone).
+    pub fn latency(&self, kind: RequestKind) -> Snapshot {
+        self.latency[kind.index()].snapshot()
+    }
+
+    pub(super) fn record_retry(&self, why: RetryReason) {
+        self.retry.retries[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn record_gave_up(&self) {
+        self.retry.gave_up.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn record_condition_failed(&self) {
+        self.retry
+            .condition_failures
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn retries(&self, why: RetryReason) -> u64 {
+        self.retry.retries[why as usize].load(Ordering::Relaxed)
+    }
+
+    pub fn total_retries(&self) -> u64 {
+        RetryReason::ALL.iter().map(|r| self.retries(*r)).sum()
+    }
+
+    /// Requests whose retries ended in a transient error, returned as is.
+    pub fn gave_up(&self) -> u64 {
+        self.retry.gave_up.load(Ordering::Relaxed)
+    }
+
+    /// Writes refused because their condition did not hold: the file
+    /// system re-reads and plans again, or answers with an errno. Many of
+    /// them mean clients contend for the same items.
+    pub fn condition_failures(&self) -> u64 {
+        self.retry.condition_failures.load(Ordering::Relaxed)
+    }
+
     fn record(&self, kind: RequestKind, requests: u64, items: u64, read: u64, written: u64) {
         let s = &self.slots[kind.index()];
         s.requests.fetch_add(requests, Ordering::Relaxed);
@@ -129,6 +217,14 @@ impl Counters {
             s.bytes_read.store(0, Ordering::Relaxed);
             s.bytes_written.store(0, Ordering::Relaxed);
         }
+        for h in &self.latency {
+            h.reset();
+        }
+        for r in &self.retry.retries {
+            r.store(0, Ordering::Relaxed);
+        }
+        self.retry.gave_up.store(0, Ordering::Relaxed);
+        self.retry.condition_failures.store(0, Ordering::Relaxed);
     }
 }
 
@@ -194,7 +290,9 @@ fn write_bytes(w: &Write) -> u64 {
 #[async_trait]
 impl<S: Store> Store for Counting<S> {
     async fn get(&self, table: Table, key: &Key, consistent: bool) -> StoreResult<Option<Item>> {
+        let t = Instant::now();
         let r = self.inner.get(table, key, consistent).await;
+        self.counters.took(RequestKind::GetItem, t);
         let read = match &r {
             Ok(Some(i)) => items_bytes(std::slice::from_ref(i)),
             _ => 0,
@@ -210,7 +308,9 @@ impl<S: Store> Store for Counting<S> {
         keys: &[Key],
         consistent: bool,
     ) -> StoreResult<Vec<Option<Item>>> {
+        let t = Instant::now();
         let r = self.inner.batch_get(table, keys, consistent).await;
+        self.counters.took(RequestKind::BatchGetItem, t);
         let read = match &r {
             Ok(items) => items
                 .iter()
@@ -232,7 +332,9 @@ impl<S: Store> Store for Counting<S> {
     }
 
     async fn query(&self, q: &Query) -> StoreResult<Page> {
+        let t = Instant::now();
         let r = self.inner.query(q).await;
+        self.counters.took(RequestKind::Query, t);
         let (items, read) = match &r {
             Ok(p) => (p.items.len() as u64, items_bytes(&p.items)),
             Err(_) => (0, 0),
@@ -250,7 +352,10 @@ impl<S: Store> Store for Counting<S> {
         };
         self.counters.record(kind, 1, 1, 0, write_bytes(w));
         tracing::trace!(target: REQUESTS, "{} {:?}", kind.name(), w.key());
-        self.inner.write(w).await
+        let t = Instant::now();
+        let r = self.inner.write(w).await;
+        self.counters.took(kind, t);
+        r
     }
 
     async fn transact(&self, writes: &[Write], token: &Token) -> StoreResult<()> {
@@ -263,7 +368,10 @@ impl<S: Store> Store for Counting<S> {
             bytes,
         );
         tracing::trace!(target: REQUESTS, "TransactWriteItems {:?}", writes.iter().map(Write::key).collect::<Vec<_>>());
-        self.inner.transact(writes, token).await
+        let t = Instant::now();
+        let r = self.inner.transact(writes, token).await;
+        self.counters.took(RequestKind::TransactWriteItems, t);
+        r
     }
 
     async fn batch_write(&self, table: Table, writes: &[BatchWrite]) -> StoreResult<()> {
@@ -282,7 +390,10 @@ impl<S: Store> Store for Counting<S> {
             0,
             bytes,
         );
-        self.inner.batch_write(table, writes).await
+        let t = Instant::now();
+        let r = self.inner.batch_write(table, writes).await;
+        self.counters.took(RequestKind::BatchWriteItem, t);
+        r
     }
 
     async fn scan(
@@ -291,7 +402,9 @@ impl<S: Store> Store for Counting<S> {
         start_after: Option<&Key>,
         limit: usize,
     ) -> StoreResult<ScanPage> {
+        let t = Instant::now();
         let r = self.inner.scan(table, start_after, limit).await;
+        self.counters.took(RequestKind::Scan, t);
         let (items, read) = match &r {
             Ok(p) => (p.items.len() as u64, items_bytes(&p.items)),
             Err(_) => (0, 0),

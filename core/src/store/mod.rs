@@ -17,7 +17,7 @@ mod types;
 
 use async_trait::async_trait;
 
-pub use counting::{Counters, Counting, RequestKind};
+pub use counting::{Counters, Counting, KindTotals, RequestKind, RetryReason};
 pub use dynamo::{DynamoConfig, DynamoStore};
 pub use error::{StoreError, StoreResult};
 pub use faults::{Fault, FaultSpec, Faults, Injected, InjectedCounts, FAULTS_ENV};

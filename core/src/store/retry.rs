@@ -35,15 +35,16 @@
 //! Condition failures are not retried here: they are answers, which the file
 //! system layer re-reads and turns into errnos.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rand::Rng;
 
+use super::counting::RetryReason;
 use super::{
-    BatchWrite, Billing, Item, Key, Page, Query, ScanPage, Store, StoreError, StoreResult, Table,
-    TableChange, TableInfo, TableState, Token, Write,
+    BatchWrite, Billing, Counters, Item, Key, Page, Query, ScanPage, Store, StoreError,
+    StoreResult, Table, TableChange, TableInfo, TableState, Token, Write,
 };
 
 /// Backoff policy.
@@ -86,21 +87,28 @@ impl Backoff {
 pub struct Retrying<S> {
     inner: S,
     backoff: Backoff,
-    retries: AtomicU64,
+    /// Where retries are counted: the stack's request counters, so one
+    /// set of counters tells a mount's whole story.
+    counters: Arc<Counters>,
 }
 
 impl<S: Store> Retrying<S> {
     pub fn new(inner: S, backoff: Backoff) -> Retrying<S> {
+        Retrying::counted(inner, backoff, Arc::new(Counters::default()))
+    }
+
+    /// Retries counted in `counters` (a production stack's).
+    pub fn counted(inner: S, backoff: Backoff, counters: Arc<Counters>) -> Retrying<S> {
         Retrying {
             inner,
             backoff,
-            retries: AtomicU64::new(0),
+            counters,
         }
     }
 
     /// Retries made so far (a metric for stats and tests).
     pub fn retries(&self) -> u64 {
-        self.retries.load(Ordering::Relaxed)
+        self.counters.total_retries()
     }
 
     pub fn inner(&self) -> &S {
@@ -131,6 +139,11 @@ impl<S: Store> Retrying<S> {
                 _ => false,
             };
             if !retry {
+                match &e {
+                    StoreError::ConditionFailed { .. } => self.counters.record_condition_failed(),
+                    e if retryable(e) => self.counters.record_gave_up(),
+                    _ => {}
+                }
                 return Err(match (effect, unknown) {
                     (Effect::Writes, Some(first)) if refused(&e) => StoreError::Timeout(format!(
                         "{what}: outcome unknown: an earlier attempt may have been applied \
@@ -141,10 +154,12 @@ impl<S: Store> Retrying<S> {
             }
             let d = self.backoff.delay(waits);
             tracing::debug!(%e, attempt, ?d, "{what}: retrying");
+            if let Some(why) = reason(&e) {
+                self.counters.record_retry(why);
+            }
             if unknown.is_none() && e.outcome_unknown() {
                 unknown = Some(e);
             }
-            self.retries.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(d).await;
             waits += 1;
         }
@@ -161,6 +176,18 @@ enum Effect {
 
 fn retryable(e: &StoreError) -> bool {
     e.is_transient() || matches!(e, StoreError::TransactionConflict)
+}
+
+/// The reason a retryable error is counted under.
+fn reason(e: &StoreError) -> Option<RetryReason> {
+    Some(match e {
+        StoreError::Throttled(_) => RetryReason::Throttled,
+        StoreError::TransactionConflict => RetryReason::Conflict,
+        StoreError::TransactionInProgress => RetryReason::InProgress,
+        StoreError::Network(_) => RetryReason::Network,
+        StoreError::Timeout(_) => RetryReason::Timeout,
+        _ => return None,
+    })
 }
 
 /// A definite "not applied" that would wrongly hide an earlier unknown

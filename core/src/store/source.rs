@@ -195,12 +195,23 @@ pub fn stack_with_faults<S: Store + 'static>(
 ) -> (Arc<dyn Store>, Option<Arc<Injected>>) {
     let counted = Counting::new(backend, Arc::clone(counters));
     match faults {
-        None => (Arc::new(Retrying::new(counted, Backoff::default())), None),
+        None => (
+            Arc::new(Retrying::counted(
+                counted,
+                Backoff::default(),
+                Arc::clone(counters),
+            )),
+            None,
+        ),
         Some(spec) => {
             let injector = Faults::random(counted, spec);
             let injected = Arc::clone(injector.counts());
             (
-                Arc::new(Retrying::new(injector, Backoff::default())),
+                Arc::new(Retrying::counted(
+                    injector,
+                    Backoff::default(),
+                    Arc::clone(counters),
+                )),
                 Some(injected),
             )
         }
