@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, tables and mounts, without a scan.')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, or change those that can change.')
             [CompletionResult]::new('destroy', 'destroy', [CompletionResultType]::ParameterValue, 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a mounted file system: a big file written and read sequentially, small files written, read, stat''ed and removed; each with its throughput and the store requests it cost per file or per MiB.')
             [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Write the whole file system, data included, to FILE (or standard output): every inode with its attributes and extended attributes, hard links once, symbolic links, devices, and the data, with holes left out.')
             [CompletionResult]::new('trash', 'trash', [CompletionResultType]::ParameterValue, 'The trash: files that an unlink or a rename over them removed, kept in /.trash for the days `mkfs --trash-days` or `config --trash-days` set (live mounts purge older ones hourly).')
             [CompletionResult]::new('load', 'load', [CompletionResultType]::ParameterValue, 'Create a dump''s tree in a file system, most often a new one made with `dynamofs mkfs`: inodes, names, hard links, owners, modes, times, extended attributes and data. Reads FILE or standard input.')
@@ -299,7 +300,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             break
         }
         'dynamofs;stats' {
-            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Scan again every SECS seconds until interrupted, showing request rates')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Instead of the report: a live view of every mount''s operations, requests and bytes per second, every SECS seconds (default 1), until interrupted; no scan, one request per refresh')
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a machine-readable report (JSON)')
@@ -352,6 +353,24 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask (for scripts)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Delete even while mounts are live, or when the tables hold no dynamofs superblock')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dynamofs;bench' {
+            [CompletionResult]::new('--big-file-size', '--big-file-size', [CompletionResultType]::ParameterName, 'Size of the big file (suffix K, M or G)')
+            [CompletionResult]::new('--small-files', '--small-files', [CompletionResultType]::ParameterName, 'How many small files')
+            [CompletionResult]::new('--small-file-size', '--small-file-size', [CompletionResultType]::ParameterName, 'Size of each small file (suffix K or M)')
+            [CompletionResult]::new('--metrics', '--metrics', [CompletionResultType]::ParameterName, 'The mount''s metrics endpoint, when its session does not name it')
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS profile from ~/.aws/config and ~/.aws/credentials')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the results machine-readably (JSON)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail: -v shows debug logs and full error chains')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors; no progress display')
@@ -490,6 +509,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, tables and mounts, without a scan.')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show a file system''s settings, or change those that can change.')
             [CompletionResult]::new('destroy', 'destroy', [CompletionResultType]::ParameterValue, 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a mounted file system: a big file written and read sequentially, small files written, read, stat''ed and removed; each with its throughput and the store requests it cost per file or per MiB.')
             [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Write the whole file system, data included, to FILE (or standard output): every inode with its attributes and extended attributes, hard links once, symbolic links, devices, and the data, with holes left out.')
             [CompletionResult]::new('trash', 'trash', [CompletionResultType]::ParameterValue, 'The trash: files that an unlink or a rename over them removed, kept in /.trash for the days `mkfs --trash-days` or `config --trash-days` set (live mounts purge older ones hourly).')
             [CompletionResult]::new('load', 'load', [CompletionResultType]::ParameterValue, 'Create a dump''s tree in a file system, most often a new one made with `dynamofs mkfs`: inodes, names, hard links, owners, modes, times, extended attributes and data. Reads FILE or standard input.')
@@ -547,6 +567,9 @@ Register-ArgumentCompleter -Native -CommandName 'dynamofs' -ScriptBlock {
             break
         }
         'dynamofs;help;destroy' {
+            break
+        }
+        'dynamofs;help;bench' {
             break
         }
         'dynamofs;help;dump' {

@@ -16,6 +16,9 @@ _dynamofs() {
             ",$1")
                 cmd="dynamofs"
                 ;;
+            dynamofs,bench)
+                cmd="dynamofs__subcmd__bench"
+                ;;
             dynamofs,cat)
                 cmd="dynamofs__subcmd__cat"
                 ;;
@@ -72,6 +75,9 @@ _dynamofs() {
                 ;;
             dynamofs,trash)
                 cmd="dynamofs__subcmd__trash"
+                ;;
+            dynamofs__subcmd__help,bench)
+                cmd="dynamofs__subcmd__help__subcmd__bench"
                 ;;
             dynamofs__subcmd__help,cat)
                 cmd="dynamofs__subcmd__help__subcmd__cat"
@@ -194,12 +200,50 @@ _dynamofs() {
 
     case "${cmd}" in
         dynamofs)
-            opts="-v -q -h -V --endpoint --profile --verbose --quiet --help --version mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy dump trash load help"
+            opts="-v -q -h -V --endpoint --profile --verbose --quiet --help --version mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy bench dump trash load help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__bench)
+            opts="-v -q -h -V --big-file-size --small-files --small-file-size --metrics --json --endpoint --profile --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --big-file-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --small-files)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --small-file-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -380,8 +424,22 @@ _dynamofs() {
             return 0
             ;;
         dynamofs__subcmd__help)
-            opts="mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy dump trash load help"
+            opts="mkfs mount fsck ls cp cat mkdir rm mv stat lock stats status config destroy bench dump trash load help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamofs__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

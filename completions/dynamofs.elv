@@ -43,6 +43,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand status 'Show a file system''s settings, tables and mounts, without a scan.'
             cand config 'Show a file system''s settings, or change those that can change.'
             cand destroy 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.'
+            cand bench 'Measure a mounted file system: a big file written and read sequentially, small files written, read, stat''ed and removed; each with its throughput and the store requests it cost per file or per MiB.'
             cand dump 'Write the whole file system, data included, to FILE (or standard output): every inode with its attributes and extended attributes, hard links once, symbolic links, devices, and the data, with holes left out.'
             cand trash 'The trash: files that an unlink or a rename over them removed, kept in /.trash for the days `mkfs --trash-days` or `config --trash-days` set (live mounts purge older ones hourly).'
             cand load 'Create a dump''s tree in a file system, most often a new one made with `dynamofs mkfs`: inodes, names, hard links, owners, modes, times, extended attributes and data. Reads FILE or standard input.'
@@ -278,7 +279,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
         &'dynamofs;lock;help;help'= {
         }
         &'dynamofs;stats'= {
-            cand --watch 'Scan again every SECS seconds until interrupted, showing request rates'
+            cand --watch 'Instead of the report: a live view of every mount''s operations, requests and bytes per second, every SECS seconds (default 1), until interrupted; no scan, one request per refresh'
             cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
             cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
             cand --json 'Print a machine-readable report (JSON)'
@@ -328,6 +329,23 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
             cand --yes 'Do not ask (for scripts)'
             cand --force 'Delete even while mounts are live, or when the tables hold no dynamofs superblock'
+            cand -v 'More detail: -v shows debug logs and full error chains'
+            cand --verbose 'More detail: -v shows debug logs and full error chains'
+            cand -q 'Print only errors; no progress display'
+            cand --quiet 'Print only errors; no progress display'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamofs;bench'= {
+            cand --big-file-size 'Size of the big file (suffix K, M or G)'
+            cand --small-files 'How many small files'
+            cand --small-file-size 'Size of each small file (suffix K or M)'
+            cand --metrics 'The mount''s metrics endpoint, when its session does not name it'
+            cand --endpoint 'DynamoDB endpoint URL (DynamoDB Local, LocalStack, moto…); default from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, else AWS itself'
+            cand --profile 'AWS profile from ~/.aws/config and ~/.aws/credentials'
+            cand --json 'Print the results machine-readably (JSON)'
             cand -v 'More detail: -v shows debug logs and full error chains'
             cand --verbose 'More detail: -v shows debug logs and full error chains'
             cand -q 'Print only errors; no progress display'
@@ -454,6 +472,7 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
             cand status 'Show a file system''s settings, tables and mounts, without a scan.'
             cand config 'Show a file system''s settings, or change those that can change.'
             cand destroy 'Delete a file system: both its tables (every file in it), or for sqlite:PATH the database file. There is no undo.'
+            cand bench 'Measure a mounted file system: a big file written and read sequentially, small files written, read, stat''ed and removed; each with its throughput and the store requests it cost per file or per MiB.'
             cand dump 'Write the whole file system, data included, to FILE (or standard output): every inode with its attributes and extended attributes, hard links once, symbolic links, devices, and the data, with holes left out.'
             cand trash 'The trash: files that an unlink or a rename over them removed, kept in /.trash for the days `mkfs --trash-days` or `config --trash-days` set (live mounts purge older ones hourly).'
             cand load 'Create a dump''s tree in a file system, most often a new one made with `dynamofs mkfs`: inodes, names, hard links, owners, modes, times, extended attributes and data. Reads FILE or standard input.'
@@ -494,6 +513,8 @@ set edit:completion:arg-completer[dynamofs] = {|@words|
         &'dynamofs;help;config'= {
         }
         &'dynamofs;help;destroy'= {
+        }
+        &'dynamofs;help;bench'= {
         }
         &'dynamofs;help;dump'= {
         }

@@ -53,6 +53,7 @@ pub enum Command {
     Status(crate::commands::status::StatusArgs),
     Config(crate::commands::config::ConfigArgs),
     Destroy(crate::commands::destroy::DestroyArgs),
+    Bench(crate::commands::bench::BenchArgs),
     Dump(crate::commands::dump::DumpArgs),
     Trash(crate::commands::trash::TrashArgs),
     Load(crate::commands::dump::LoadArgs),

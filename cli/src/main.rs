@@ -46,6 +46,7 @@ fn main() -> ExitCode {
             Command::Config(a) => commands::config::run(&cli.global, a, &printer).await,
             Command::Destroy(a) => commands::destroy::run(&cli.global, a, &printer).await,
             Command::Trash(a) => commands::trash::run(&cli.global, a, &printer).await,
+            Command::Bench(a) => commands::bench::run(&cli.global, a, &printer).await,
             Command::Dump(a) => commands::dump::run_dump(&cli.global, a, &printer).await,
             Command::Load(a) => commands::dump::run_load(&cli.global, a, &printer).await,
             Command::GenerateDocs(a) => commands::docs::run(a),

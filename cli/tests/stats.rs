@@ -208,8 +208,73 @@ fn status_without_a_scan(kind: Kind) {
     assert!(total <= 8, "{counts:?}");
 }
 
+/// `stats --watch`: per-second rates of every live mount, live from the
+/// one serving metrics, from heartbeats for the other.
+fn watch_shows_live_mounts(kind: Kind) {
+    let store = Store::new(kind);
+    let a = Mount::new(&store, &["metrics=127.0.0.1:0"]);
+    let b = Mount::new(&store, &["session_ttl=3"]);
+    let mut args = store.global();
+    args.extend([
+        "stats".into(),
+        store.source.clone(),
+        "--watch".into(),
+        "--json".into(),
+    ]);
+    let mut watch = std::process::Command::new(common::bin())
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("stats --watch");
+    let out = watch.stdout.take().expect("stdout");
+    let writer = std::thread::spawn({
+        let (pa, pb) = (a.dir.clone(), b.dir.clone());
+        move || {
+            for i in 0..60 {
+                std::fs::write(pa.join(format!("a{i}")), b"from a").expect("write a");
+                std::fs::write(pb.join(format!("b{i}")), b"from b").expect("write b");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    });
+    let lines: Vec<String> = std::io::BufRead::lines(std::io::BufReader::new(out))
+        .take(4)
+        .map(|l| l.expect("a line"))
+        .collect();
+    let _ = watch.kill();
+    let _ = watch.wait();
+    writer.join().expect("writer");
+    let last = lines.last().expect("refreshes");
+    let of = |dir: &std::path::Path, what: &str| {
+        py(
+            last,
+            &format!(
+                "[m['{what}'] for m in d['mounts'] if m['mountpoint'] == {:?}][0]",
+                dir.display().to_string()
+            ),
+        )
+    };
+    assert_eq!(of(&a.dir, "from"), "metrics", "{last}");
+    assert_eq!(of(&b.dir, "from"), "heartbeat", "{last}");
+    assert!(
+        of(&a.dir, "fuse_ops_per_s").parse::<f64>().expect("a rate") > 0.0,
+        "{last}"
+    );
+    assert!(
+        of(&a.dir, "requests_per_s").parse::<f64>().expect("a rate") > 0.0,
+        "{last}"
+    );
+    assert!(
+        of(&b.dir, "requests_per_s").parse::<f64>().expect("b rate") > 0.0,
+        "{last}"
+    );
+    assert_eq!(of(&b.dir, "fuse_ops_per_s"), "None", "{last}");
+}
+
 common::both!(
     counts_and_sessions,
     published_requests,
-    status_without_a_scan
+    status_without_a_scan,
+    watch_shows_live_mounts
 );

@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the exit status.
 
+pub mod bench;
 pub mod config;
 pub mod cp;
 pub mod destroy;
@@ -15,10 +16,12 @@ mod mount_log;
 mod mount_metrics;
 mod mountpoint;
 mod remount;
+pub mod scrape;
 pub mod stats;
 pub mod status;
 pub mod target;
 pub mod trash;
+mod watch;
 
 use anyhow::Context;
 use dynamofs_core::store::{self, Opened, Source, StoreOptions};

@@ -432,6 +432,12 @@ async fn serve(
         });
         (url, e.serve(Arc::new(exposition)))
     });
+    if let (Some((url, _)), Server::Client(c)) = (&metrics, &server) {
+        // So that `stats --watch` and `bench` find it from the store.
+        if let Err(e) = c.session.advertise_metrics(url).await {
+            tracing::warn!("cannot name the metrics endpoint in this mount's session: {e}");
+        }
+    }
     let config = mount_opts.config();
     let mountpoint = dir.to_path_buf();
     let mounted =

@@ -126,6 +126,19 @@ impl Mount {
     }
 }
 
+/// The dynamofs mount that holds `path` (its mount point and source), if
+/// any: the deepest mount point above it.
+pub fn mount_of(path: &Path) -> anyhow::Result<Option<(PathBuf, String)>> {
+    let path = std::fs::canonicalize(path)
+        .with_context(|| format!("cannot resolve {}", path.display()))?;
+    Ok(mounts()?
+        .into_iter()
+        .filter(|m| path.starts_with(&m.point))
+        .max_by_key(|m| m.point.components().count())
+        .filter(Mount::is_dynamofs)
+        .map(|m| (m.point, m.source)))
+}
+
 fn mounts() -> anyhow::Result<Vec<Mount>> {
     let text = std::fs::read_to_string("/proc/self/mountinfo")
         .context("cannot read /proc/self/mountinfo to check the mount point")?;

@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -28,14 +28,17 @@ use crate::printer::Printer;
 /// of the monthly DynamoDB storage cost and of the cost of the published
 /// requests, at us-east-1 on-demand prices; the assumptions are printed.
 ///
-/// --json prints one object (with --watch: one per line) holding the same
-/// figures. --watch rescans every SECS seconds and shows request rates
-/// between scans, until interrupted.
+/// --json prints one object holding the same figures. --watch shows
+/// instead, every SECS seconds (1 by default) until interrupted, what each
+/// live mount does per second: kernel operations, store requests and bytes,
+/// open files and buffered bytes, read live from mounts started with -o
+/// metrics=, else from the counters their heartbeats publish. It does not
+/// scan: one request per refresh. With --json, one object per refresh.
 ///
 /// Examples:
 ///   dynamofs stats sqlite:/var/lib/dynamofs/home.db
 ///   dynamofs stats aws:us-east-1/team --json
-///   dynamofs stats aws:us-east-1/team --watch 30
+///   dynamofs stats aws:us-east-1/team --watch
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct StatsArgs {
@@ -46,8 +49,10 @@ pub struct StatsArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Scan again every SECS seconds until interrupted, showing request rates
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    /// Instead of the report: a live view of every mount's operations,
+    /// requests and bytes per second, every SECS seconds (default 1),
+    /// until interrupted; no scan, one request per refresh
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1", value_parser = parse_secs)]
     pub watch: Option<u64>,
 }
 
@@ -64,46 +69,30 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
     let (src, opened) = super::open_source(global, &args.source).await?;
-    let mut prev: Option<(Instant, Vec<(RequestKind, Totals)>)> = None;
-    loop {
-        let bar = printer.spinner();
-        let progress = |t: core_store::Table, n: u64| {
-            bar.set_message(format!("scanning {} table: {n} items", table_name(t)));
-        };
-        let st = stats::gather(opened.store.as_ref(), &progress).await;
-        bar.finish_and_clear();
-        let st = st.with_context(|| format!("cannot read {src}"))?;
-        let now = now_ns();
-        let requests = st.live_requests(now);
-        let rates = prev
-            .as_ref()
-            .map(|(at, before)| rates(before, &requests, at.elapsed()));
-        if args.json {
-            crate::printer::out(report_json(
-                &src.to_string(),
-                &st,
-                &requests,
-                rates.as_deref(),
-                now,
-            ))?;
-        } else {
-            if args.watch.is_some() && std::io::stdout().is_terminal() {
-                print!("\x1b[2J\x1b[H"); // a fresh screen per refresh
-            }
-            printer.say(&report_text(
-                &src.to_string(),
-                &st,
-                &requests,
-                rates.as_deref(),
-                now,
-            ))?;
-        }
-        let Some(secs) = args.watch else { break };
-        prev = Some((Instant::now(), requests));
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
-            _ = tokio::signal::ctrl_c() => break,
-        }
+    if let Some(secs) = args.watch {
+        let every = Duration::from_secs(secs);
+        return super::watch::run(
+            opened.store.as_ref(),
+            &src.to_string(),
+            every,
+            args.json,
+            printer,
+        )
+        .await;
+    }
+    let bar = printer.spinner();
+    let progress = |t: core_store::Table, n: u64| {
+        bar.set_message(format!("scanning {} table: {n} items", table_name(t)));
+    };
+    let st = stats::gather(opened.store.as_ref(), &progress).await;
+    bar.finish_and_clear();
+    let st = st.with_context(|| format!("cannot read {src}"))?;
+    let now = now_ns();
+    let requests = st.live_requests(now);
+    if args.json {
+        crate::printer::out(report_json(&src.to_string(), &st, &requests, now))?;
+    } else {
+        printer.say(&report_text(&src.to_string(), &st, &requests, now))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -115,26 +104,6 @@ pub fn table_name(t: core_store::Table) -> &'static str {
     }
 }
 
-/// Requests per second of each kind between two snapshots (mounts that
-/// ended meanwhile count as zero, not as negative).
-fn rates(
-    before: &[(RequestKind, Totals)],
-    after: &[(RequestKind, Totals)],
-    elapsed: Duration,
-) -> Vec<(RequestKind, f64)> {
-    let secs = elapsed.as_secs_f64().max(1e-3);
-    after
-        .iter()
-        .map(|(k, t)| {
-            let was = before
-                .iter()
-                .find(|(b, _)| b == k)
-                .map_or(0, |(_, t)| t.requests);
-            (*k, t.requests.saturating_sub(was) as f64 / secs)
-        })
-        .collect()
-}
-
 const ASSUMPTIONS: &[&str] = &[
     "DynamoDB on-demand, us-east-1: $0.625 per million write units (1 KB), \
      $0.125 per million read units (4 KB, strongly consistent), $0.25 per GB-month",
@@ -144,13 +113,7 @@ const ASSUMPTIONS: &[&str] = &[
      cost double; table administration is free",
 ];
 
-fn report_text(
-    source: &str,
-    st: &Stats,
-    requests: &[(RequestKind, Totals)],
-    rates: Option<&[(RequestKind, f64)]>,
-    now: i64,
-) -> String {
+fn report_text(source: &str, st: &Stats, requests: &[(RequestKind, Totals)], now: i64) -> String {
     let sb = &st.superblock;
     let mut out = format!(
         "file system {} on {source}: block size {} KiB, compression {}, created {}\n",
@@ -215,30 +178,21 @@ fn report_text(
         }
         out.push_str(&format!("{t}\n"));
     }
-    let mut head = vec![
+    let mut t = table(&[
         "requests of live mounts",
         "requests",
         "items",
         "read",
         "written",
-    ];
-    if rates.is_some() {
-        head.push("per second");
-    }
-    let mut t = table(&head);
+    ]);
     for (k, tot) in requests.iter().filter(|(_, t)| t.requests > 0) {
-        let mut row = vec![
+        t.add_row(vec![
             Cell::new(k.name()),
             right(tot.requests.to_string()),
             right(tot.items.to_string()),
             right(bytes(tot.bytes_read)),
             right(bytes(tot.bytes_written)),
-        ];
-        if let Some(r) = rates {
-            let r = r.iter().find(|(rk, _)| rk == k).map_or(0.0, |(_, r)| *r);
-            row.push(right(format!("{r:.1}")));
-        }
-        t.add_row(row);
+        ]);
     }
     if requests.iter().all(|(_, t)| t.requests == 0) {
         out.push_str("no requests published by live mounts\n");
@@ -267,13 +221,7 @@ fn report_text(
     out.trim_end().to_string()
 }
 
-fn report_json(
-    source: &str,
-    st: &Stats,
-    requests: &[(RequestKind, Totals)],
-    rates: Option<&[(RequestKind, f64)]>,
-    now: i64,
-) -> Json {
+fn report_json(source: &str, st: &Stats, requests: &[(RequestKind, Totals)], now: i64) -> Json {
     let totals = |t: &Totals| {
         Json::obj([
             ("requests", Json::U(t.requests)),
@@ -329,16 +277,6 @@ fn report_json(
         ("sessions", Json::A(sessions)),
         ("requests", per_kind(requests)),
         (
-            "requests_per_second",
-            rates.map_or(Json::Null, |r| {
-                Json::O(
-                    r.iter()
-                        .map(|(k, v)| (k.name().to_string(), Json::F(*v)))
-                        .collect(),
-                )
-            }),
-        ),
-        (
             "cost",
             Json::obj([
                 ("billed_bytes", Json::U(cost.billed_bytes)),
@@ -368,6 +306,7 @@ pub fn session_json(i: &SessionInfo, now: i64) -> Json {
         ("heartbeat_ns", Json::I(i.heartbeat)),
         ("expires_ns", Json::I(i.expires)),
         ("expired", Json::Bool(i.is_expired(now))),
+        ("metrics", i.metrics.as_deref().map_or(Json::Null, Json::s)),
     ])
 }
 

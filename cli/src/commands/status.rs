@@ -130,6 +130,7 @@ fn report_text(source: &str, st: &Status, now: i64) -> String {
         "heartbeat",
         "state",
         "locked inodes",
+        "metrics",
     ]);
     for i in &st.sessions {
         t.add_row(vec![
@@ -142,6 +143,7 @@ fn report_text(source: &str, st: &Status, now: i64) -> String {
             Cell::new(ago(now - i.heartbeat)),
             Cell::new(expiry(i.expires, now)),
             right(locked_of(st, &i.id).to_string()),
+            Cell::new(i.metrics.as_deref().unwrap_or("-")),
         ]);
     }
     out.push_str(&format!("{t}\n"));

@@ -31,6 +31,8 @@ pub mod attr {
     /// The mount's request counters, as of the last heartbeat (binary, see
     /// [`crate::stats::encode_counters`]).
     pub const COUNTERS: &str = "rc";
+    /// Where the mount serves Prometheus metrics (`-o metrics`), if it does.
+    pub const METRICS: &str = "mx";
 }
 
 /// Most open inodes a session item lists (8 bytes each, well under the
@@ -60,6 +62,13 @@ pub struct SessionInfo {
     /// The inodes its client holds open; `None` when it holds too many to
     /// list, or does not say (older versions): then it may hold any.
     pub open: Option<Vec<u64>>,
+    /// The mount's metrics URL (`http://ADDR:PORT/metrics`), if it serves
+    /// them: what `stats --watch` and `bench` read live counters from.
+    pub metrics: Option<String>,
+    /// The request counters its last heartbeat published, encoded (see
+    /// [`crate::stats::decode_counters`]); heartbeats write them, not
+    /// [`SessionInfo::to_attrs`].
+    pub counters: Option<Vec<u8>>,
 }
 
 impl SessionInfo {
@@ -103,6 +112,9 @@ impl SessionInfo {
         a.insert(attr::TTL.into(), Value::N(ttl_ns(self.ttl)));
         let (k, v) = open_attr(self.open.as_deref());
         a.insert(k.into(), v);
+        if let Some(m) = &self.metrics {
+            a.insert(attr::METRICS.into(), Value::S(m.clone()));
+        }
         a
     }
 
@@ -155,6 +167,16 @@ impl SessionInfo {
                 .map(|t| Duration::from_nanos(t as u64))
                 .unwrap_or(DEFAULT_TTL),
             open,
+            metrics: it
+                .attrs
+                .get(attr::METRICS)
+                .and_then(Value::as_s)
+                .map(str::to_string),
+            counters: it
+                .attrs
+                .get(attr::COUNTERS)
+                .and_then(Value::as_b)
+                .map(<[u8]>::to_vec),
             id,
         };
         (info, raw_expiry)

@@ -127,6 +127,8 @@ fn new_info(mountpoint: &str, ttl: Duration, open: Option<Vec<u64>>) -> SessionI
         beat: Some(0),
         ttl,
         open,
+        metrics: None,
+        counters: None,
     }
 }
 
@@ -201,6 +203,26 @@ impl Session {
     /// What this client last wrote to its session item.
     pub fn info(&self) -> SessionInfo {
         self.state(|s| s.info.clone())
+    }
+
+    /// Say where this mount serves its metrics: in its item from now on
+    /// (one UpdateItem now; a session registered again keeps it).
+    pub async fn advertise_metrics(&self, url: &str) -> FsResult<()> {
+        let id = self.state(|s| {
+            s.info.metrics = Some(url.to_string());
+            s.info.id.clone()
+        });
+        let w = Write::Update {
+            table: Table::Meta,
+            key: session_key(&id),
+            changes: vec![crate::store::Change::set(
+                attr::METRICS,
+                Value::S(url.to_string()),
+            )],
+            cond: Some(Cond::Exists),
+        };
+        self.store.write(&w).await?;
+        Ok(())
     }
 
     /// Whether this client may still act on its locks: its lease holds.
@@ -414,7 +436,8 @@ impl Session {
             "lease lost ({why}): its locks are given up, and I/O on files locked under it \
              fails with EIO until they are opened again; registering a new session"
         );
-        let fresh = new_info(&old.mountpoint, self.ttl, self.open_now());
+        let mut fresh = new_info(&old.mountpoint, self.ttl, self.open_now());
+        fresh.metrics = old.metrics.clone();
         self.state(|s| {
             s.info = fresh.clone();
             s.registered = false;
