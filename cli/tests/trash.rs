@@ -129,6 +129,32 @@ fn mounts_purge_expired_hours(kind: Kind) {
     assert!(!m.path(".trash/2020-01-01-00").exists());
 }
 
+/// A mount whose kernel still caches the name of a file another mount
+/// replaced (long timeouts here) reads the new file, not the one in the
+/// trash: the old inode answers ESTALE to a name outside the trash, so the
+/// kernel looks the name up again, as it does for a file removed for good.
+fn a_stale_name_reads_the_new_file(kind: Kind) {
+    let store = Store::new(kind);
+    ok(&common::dynamofs(
+        &store,
+        &["config", &store.source, "--trash-days", "1"],
+    ));
+    let a = Mount::new(&store, &["entry_timeout=60", "attr_timeout=60"]);
+    let b = Mount::new(&store, &[]);
+    std::fs::write(a.path("g"), b"old g\n").expect("write g");
+    assert_eq!(std::fs::read(a.path("g")).expect("g"), b"old g\n");
+    std::fs::write(b.path("h"), b"new g\n").expect("write h");
+    std::fs::rename(b.path("h"), b.path("g")).expect("mv over");
+    assert_eq!(std::fs::read(a.path("g")).expect("g again"), b"new g\n");
+    // And a removed one is gone there too, though kept in the trash.
+    std::fs::write(a.path("f"), b"f").expect("write f");
+    assert_eq!(std::fs::read(a.path("f")).expect("f"), b"f");
+    std::fs::remove_file(b.path("f")).expect("rm f");
+    let e = std::fs::read(a.path("f")).expect_err("f was removed");
+    assert_eq!(e.raw_os_error(), Some(2), "ENOENT: {e}");
+    assert_eq!(py(&listed(&store), "len(d)"), "2");
+}
+
 /// Without trash, removal is final and no /.trash appears.
 fn off_by_default(kind: Kind) {
     let store = Store::new(kind);
@@ -147,5 +173,6 @@ fn off_by_default(kind: Kind) {
 common::both!(
     keeps_restores_and_purges,
     mounts_purge_expired_hours,
-    off_by_default
+    off_by_default,
+    a_stale_name_reads_the_new_file
 );

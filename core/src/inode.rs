@@ -82,6 +82,8 @@ pub struct Inode {
     pub xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
     /// Extended attributes in items of their own (see `schema::xattr_key`).
     pub xattr_count: u64,
+    /// In the trash: the directory its last name was removed from.
+    pub trashed_from: Option<u64>,
 }
 
 /// Why an inode item could not be decoded.
@@ -115,6 +117,7 @@ impl Inode {
             target: None,
             xattrs: BTreeMap::new(),
             xattr_count: 0,
+            trashed_from: None,
         }
     }
 
@@ -155,6 +158,9 @@ impl Inode {
         }
         if self.xattr_count != 0 {
             n(attr::XATTR_COUNT, self.xattr_count as i64);
+        }
+        if let Some(d) = self.trashed_from {
+            n(attr::TRASHED_FROM, d as i64);
         }
         if let Some(t) = &self.target {
             a.insert(attr::TARGET.into(), Value::B(t.clone()));
@@ -222,6 +228,10 @@ impl Inode {
             target,
             xattrs,
             xattr_count: u64_of(attr::XATTR_COUNT, opt(attr::XATTR_COUNT)?)?,
+            trashed_from: a
+                .get(attr::TRASHED_FROM)
+                .and_then(Value::as_n)
+                .map(|d| d as u64),
         })
     }
 }
@@ -235,6 +245,7 @@ mod tests {
         let mut i = Inode::new(42, S_IFREG | 0o644, 1000, 100, 123);
         i.xattrs.insert(b"user.a".to_vec(), b"b".to_vec());
         i.target = Some(b"x".to_vec());
+        i.trashed_from = Some(9);
         assert_eq!(Inode::from_attrs(42, &i.to_attrs()), Ok(i));
     }
 

@@ -310,13 +310,17 @@ impl Fs {
                 Write::Update {
                     table: Table::Meta,
                     key: n.inode.key(),
-                    changes: vec![
-                        Change::set(crate::schema::attr::NLINK, Value::N(nlink as i64 + 1)),
-                        Change::set(
-                            crate::schema::attr::CTIME,
-                            Value::N(super::remove::later(now, &n.inode)),
-                        ),
-                    ],
+                    changes: {
+                        let mut c = vec![
+                            Change::set(crate::schema::attr::NLINK, Value::N(nlink as i64 + 1)),
+                            Change::set(
+                                crate::schema::attr::CTIME,
+                                Value::N(super::remove::later(now, &n.inode)),
+                            ),
+                        ];
+                        super::trash::untrash(&n, &mut c);
+                        c
+                    },
                     cond: Some(Cond::cmp(
                         crate::schema::attr::NLINK,
                         CmpOp::Eq,
@@ -333,6 +337,7 @@ impl Fs {
                     let (nl, ct) = (node.inode.nlink, node.inode.ctime);
                     self.cache.update_node(ino, |c| {
                         c.inode.nlink = nl;
+                        c.inode.trashed_from = None;
                         c.inode.ctime = ct;
                     });
                     self.dir_changed(parent, shard_of(name), 1, 0, now);

@@ -86,6 +86,7 @@ impl Fs {
         // Read fresh: the cache serves planning, but what lookup returns is
         // what the kernel caches and shows.
         let (_, node) = self.resolve(caller, parent, name, true).await?;
+        self.reached(parent, &node).await;
         self.remember(node.inode.ino);
         Ok(self.attr_of(&node).await)
     }
@@ -118,8 +119,13 @@ impl Fs {
             {
                 if let Some((node, node_left)) = self.cache.node_for(e.ino) {
                     if node.inode.nlink > 0 {
-                        self.remember(e.ino);
-                        return Ok((self.attr_of(&node).await, left.min(node_left)));
+                        self.reached(parent, &node).await;
+                        // A file another client moved to the trash, last
+                        // seen here by its old name: read the name again.
+                        if !self.stale_in_trash(&node) {
+                            self.remember(e.ino);
+                            return Ok((self.attr_of(&node).await, left.min(node_left)));
+                        }
                     }
                 }
             }

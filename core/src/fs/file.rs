@@ -268,7 +268,7 @@ impl Fs {
         held_before: bool,
     ) -> FsResult<u64> {
         let node = self.node(ino, fresh).await?;
-        if node.inode.nlink == 0 && !held_before {
+        if (node.inode.nlink == 0 || self.stale_in_trash(&node)) && !held_before {
             // Reached through a name another client removed: the kernel
             // looks the name up again on ESTALE.
             return Err(posix(

@@ -154,6 +154,8 @@ pub struct Fs {
     settling: tokio::sync::Mutex<()>,
     /// Where the trash is, as last found.
     trash: std::sync::Mutex<trash::Known>,
+    /// Trashed inodes this client reached by a name in the trash.
+    reached_in_trash: std::sync::Mutex<std::collections::HashSet<u64>>,
 }
 
 impl Fs {
@@ -179,6 +181,7 @@ impl Fs {
             locks: Default::default(),
             settling: Default::default(),
             trash: Default::default(),
+            reached_in_trash: Default::default(),
         })
     }
 
@@ -238,7 +241,10 @@ impl Fs {
             }
             r => r?,
         };
-        if node.inode.nlink == 0 && !node.is_dir() && !self.is_open(ino) {
+        if (node.inode.nlink == 0 || self.stale_in_trash(&node))
+            && !node.is_dir()
+            && !self.is_open(ino)
+        {
             return Err(posix(Errno::ESTALE, format!("inode {ino} was removed")));
         }
         Ok(self.attr_of(&node).await)

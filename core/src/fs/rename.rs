@@ -68,6 +68,7 @@ impl Counters {
 /// that changes parent (conditioned on the old one).
 fn moved(node: &Node, from: u64, to: u64, now: i64) -> Write {
     let mut changes = vec![Change::set(attr::CTIME, Value::N(later(now, &node.inode)))];
+    super::trash::untrash(node, &mut changes);
     let mut cond = Cond::Exists;
     if node.is_dir() && from != to {
         changes.push(Change::set(attr::PARENT, Value::N(to as i64)));

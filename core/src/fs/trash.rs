@@ -156,7 +156,51 @@ pub(super) fn trash_writes(
     ]
 }
 
+/// What takes a file out of the trash (a rename or a link gives it a name
+/// elsewhere): its trash notes go in the same write.
+pub(super) fn untrash(node: &Node, changes: &mut Vec<Change>) {
+    if node.inode.trashed_from.is_some() {
+        changes.extend([
+            Change::remove(attr::TRASHED_FROM),
+            Change::remove(attr::TRASHED_NAME),
+            Change::remove(attr::TRASHED_AT),
+        ]);
+    }
+}
+
 impl Fs {
+    /// A name in `parent` led to `node`: if the node is in the trash and
+    /// the name is there too, this client may use it (see
+    /// [`Fs::stale_in_trash`]). Costs nothing unless the node is trashed.
+    pub(super) async fn reached(&self, parent: u64, node: &Node) {
+        if node.inode.trashed_from.is_none() {
+            return;
+        }
+        let Ok(Some(root)) = self.trash_root(false).await else {
+            return;
+        };
+        let inside = parent == root
+            || matches!(self.node(parent, false).await, Ok(p) if p.inode.parent == root);
+        if inside {
+            if let Ok(mut r) = self.reached_in_trash.lock() {
+                r.insert(node.inode.ino);
+            }
+        }
+    }
+
+    /// A trashed file reached through a name outside the trash, i.e. a
+    /// name the kernel cached before another client removed it: ESTALE,
+    /// as for a removed file without trash, so the kernel looks it up again
+    /// instead of reading what was removed.
+    pub(super) fn stale_in_trash(&self, node: &Node) -> bool {
+        node.inode.trashed_from.is_some()
+            && !self
+                .reached_in_trash
+                .lock()
+                .map(|r| r.contains(&node.inode.ino))
+                .unwrap_or(false)
+    }
+
     /// Where removing `name` from `parent`, the last name of `victim`,
     /// puts the file: `None` when the removal is final (no trash, not a
     /// regular file, or already in the trash).
@@ -355,23 +399,6 @@ impl Fs {
                 ))
             }
             Err(e) => return Err(e),
-        }
-        let w = Write::Update {
-            table: Table::Meta,
-            key: crate::inode::inode_key(e.ino),
-            changes: vec![
-                Change::remove(attr::TRASHED_FROM),
-                Change::remove(attr::TRASHED_NAME),
-                Change::remove(attr::TRASHED_AT),
-            ],
-            cond: Some(Cond::Exists),
-        };
-        // Only what the trash remembered: a failure leaves a harmless note.
-        if let Err(err) = self.store.write(&w).await {
-            tracing::debug!(
-                ino = e.ino,
-                "clearing a restored file's trash note failed: {err}"
-            );
         }
         self.cache.forget_node(e.ino);
         Ok((dir, new_name))
