@@ -93,6 +93,9 @@ fn metrics_follow_the_work(kind: Kind) {
     assert!(value(&a, create) >= 5.0, "{a:?}");
     assert!(value(&a, write) >= 5.0, "{a:?}");
     assert!(value(&a, txn) > 0.0, "{a:?}");
+    // Transactions are billed double: at least two write units each.
+    let units = "dynamofs_store_write_units_total{kind=\"TransactWriteItems\"}";
+    assert!(value(&a, units) >= 2.0 * value(&a, txn), "{a:?}");
     let block_writes = |s: &HashMap<String, f64>| {
         value(s, "dynamofs_store_requests_total{kind=\"PutItem\"}")
             + value(s, "dynamofs_store_requests_total{kind=\"BatchWriteItem\"}")

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use dynamofs_core::fs::Fs;
 use dynamofs_core::locks::Locks;
 use dynamofs_core::metrics::Snapshot;
+use dynamofs_core::stats::{units, Totals};
 use dynamofs_core::store::{Counters, KindTotals, RequestKind, RetryReason};
 use prometheus_client::encoding::{prometheus_text, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
@@ -90,6 +91,36 @@ impl Exposition {
         for (name, help, field) in per_kind {
             let c = Arc::clone(&counters);
             let read = move || each(&RequestKind::ALL, RequestKind::name, |k| field(c.get(k)));
+            r.register(name, help, by_label("kind", read));
+        }
+        // DynamoDB's own consumed capacity is not asked for (it would grow
+        // every response); the estimate `stats` makes from the same totals.
+        let capacity: [(&str, &str, fn((u64, u64)) -> u64); 2] = [
+            (
+                "store_read_units",
+                "Read capacity units consumed, estimated from item sizes (4 KB each, strongly consistent), by kind",
+                |u| u.0,
+            ),
+            (
+                "store_write_units",
+                "Write capacity units consumed, estimated from item sizes (1 KB each, doubled in transactions), by kind",
+                |u| u.1,
+            ),
+        ];
+        for (name, help, pick) in capacity {
+            let c = Arc::clone(&counters);
+            let read = move || {
+                each(&RequestKind::ALL, RequestKind::name, |k| {
+                    let t = c.get(k);
+                    let totals = Totals {
+                        requests: t.requests,
+                        items: t.items,
+                        bytes_read: t.bytes_read,
+                        bytes_written: t.bytes_written,
+                    };
+                    pick(units(k, &totals))
+                })
+            };
             r.register(name, help, by_label("kind", read));
         }
         let c = Arc::clone(&counters);
