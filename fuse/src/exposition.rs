@@ -95,7 +95,7 @@ impl Exposition {
         }
         // DynamoDB's own consumed capacity is not asked for (it would grow
         // every response); the estimate `stats` makes from the same totals.
-        let capacity: [(&str, &str, fn((u64, u64)) -> u64); 2] = [
+        let capacity: [PerUnit; 2] = [
             (
                 "store_read_units",
                 "Read capacity units consumed, estimated from item sizes (4 KB each, strongly consistent), by kind",
@@ -202,6 +202,9 @@ impl Exposition {
         out
     }
 }
+
+/// Capacity units by kind: name, help, which of (read, write).
+type PerUnit = (&'static str, &'static str, fn((u64, u64)) -> u64);
 
 /// A counter by kind of store request: name, help, which total.
 type PerKind = (&'static str, &'static str, fn(KindTotals) -> u64);
