@@ -10,7 +10,9 @@ use std::sync::Arc;
 use dynamofs_core::caller::Caller;
 use dynamofs_core::check;
 use dynamofs_core::config;
+use dynamofs_core::error::Errno;
 use dynamofs_core::fs::{Fs, FsOptions, OpenMode, RenameFlags};
+use dynamofs_core::path;
 use dynamofs_core::store::{self, Counters, Store};
 
 const ROOT: u64 = 1;
@@ -83,6 +85,17 @@ async fn unlink_and_rename_cost_one_transaction(backend: Arc<dyn Store>) {
         read: true,
         ..Default::default()
     };
+    // By its inode alone (a name cached before the removal): ESTALE.
+    let e = fs
+        .open_file(&c, f, mode)
+        .await
+        .expect_err("reached outside the trash");
+    assert_eq!(e.errno(), Errno::ESTALE);
+    // Through its name in the trash: the data, intact.
+    let mut p = b"/.trash/".to_vec();
+    p.extend_from_slice(&t.entry);
+    let found = path::resolve(&fs, &c, &p, true).await.expect("resolve");
+    assert_eq!(found.attr.ino, f);
     let fh = fs.open_file(&c, f, mode).await.expect("open trashed");
     assert_eq!(fs.read(fh, 0, 100).await.expect("read"), b"first");
     fs.release(fh).await.expect("release");
