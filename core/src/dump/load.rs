@@ -146,7 +146,17 @@ pub async fn load(
                         .write(f.fh, offset + at as u64, &data.0[at..])
                         .await
                         .map_err(|e| DumpError::fs(&f.path, e))?;
-                    at += n.max(1);
+                    if n == 0 {
+                        // Past the largest file size: nothing more fits.
+                        return Err(DumpError::fs(
+                            &f.path,
+                            crate::error::posix(
+                                crate::error::Errno::EFBIG,
+                                "data past the largest file size",
+                            ),
+                        ));
+                    }
+                    at += n;
                 }
                 l.counts.data_bytes += data.0.len() as u64;
             }

@@ -152,10 +152,7 @@ impl Fs {
                 Outcome::Failed(_) => {
                     // Another client changed the size or the data since:
                     // plan again from what it left (zeroing twice is the same).
-                    let node = self.node(f.ino, true).await?;
-                    f.generation = node.inode.generation;
-                    f.size = node.inode.size;
-                    f.ctime = node.inode.ctime;
+                    self.adopt_stored(f).await?;
                     tries.again().await?;
                 }
             }

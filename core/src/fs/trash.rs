@@ -276,7 +276,7 @@ impl Fs {
     }
 
     /// The directory `name` in `dir`, made if `make` and missing (another
-    /// client may make it at the same moment: then its is used).
+    /// client may make it at the same moment: then theirs is used).
     async fn subdir(&self, dir: u64, name: &[u8], make: bool) -> FsResult<Option<u64>> {
         for _ in 0..3 {
             if let Some(e) = self.entry(dir, name, true).await? {

@@ -138,14 +138,22 @@ impl Fs {
                     });
                 }
                 Outcome::Failed(_) => {
-                    let node = self.node(f.ino, true).await?;
-                    f.generation = node.inode.generation;
-                    f.size = node.inode.size;
-                    f.ctime = node.inode.ctime;
+                    self.adopt_stored(f).await?;
                     tries.again().await?;
                 }
             }
         }
+    }
+
+    /// Take the size, data generation and ctime the store holds now: a
+    /// change planned from this client's view failed its condition, so
+    /// another client changed them.
+    pub(super) async fn adopt_stored(&self, f: &mut OpenFile) -> FsResult<()> {
+        let node = self.node(f.ino, true).await?;
+        f.generation = node.inode.generation;
+        f.size = node.inode.size;
+        f.ctime = node.inode.ctime;
+        Ok(())
     }
 
     /// Make a file shorter, from its end down: each step is one transaction
