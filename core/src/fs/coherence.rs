@@ -182,6 +182,7 @@ impl Fs {
     /// time, so that a caller returns only once it is done.
     pub async fn settle_lost_lease(&self) {
         let _one = self.settling.lock().await;
+        let losses = self.session.get().map_or(0, |s| s.losses_so_far());
         if let Some(locks) = self.locks.get() {
             // Handles fail before the locks are forgotten: a flush whose
             // fence fails meanwhile must see them taken away, not let go.
@@ -193,6 +194,8 @@ impl Fs {
             }
         }
         self.revalidate_open().await;
+        self.settled_losses
+            .fetch_max(losses, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Before data is read, written or flushed through an open handle. A
@@ -207,7 +210,16 @@ impl Fs {
         let Some(s) = self.session.get() else {
             return;
         };
-        if s.lease_valid() || s.has_ended() {
+        // Valid again is not enough: the heartbeat may have registered a
+        // new session after a loss whose handles are not failed yet.
+        let settled = self
+            .settled_losses
+            .load(std::sync::atomic::Ordering::SeqCst);
+        if s.has_ended() || (s.lease_valid() && s.losses_so_far() <= settled) {
+            return;
+        }
+        if s.lease_valid() {
+            self.settle_lost_lease().await;
             return;
         }
         // The heartbeat task may be losing it at this moment: whoever

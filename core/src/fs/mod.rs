@@ -152,6 +152,8 @@ pub struct Fs {
     /// One settlement of a lost lease at a time: whoever comes second
     /// waits until the first has failed the handles involved.
     settling: tokio::sync::Mutex<()>,
+    /// Lease losses whose settlement has finished.
+    settled_losses: std::sync::atomic::AtomicU64,
     /// Where the trash is, as last found.
     trash: std::sync::Mutex<trash::Known>,
     /// Trashed inodes this client reached by a name in the trash.
@@ -180,6 +182,7 @@ impl Fs {
             session: Default::default(),
             locks: Default::default(),
             settling: Default::default(),
+            settled_losses: Default::default(),
             trash: Default::default(),
             reached_in_trash: Default::default(),
         })

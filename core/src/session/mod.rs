@@ -230,6 +230,11 @@ impl Session {
         self.state(|s| s.registered && Instant::now() < s.lease_until)
     }
 
+    /// How many times the lease has been lost so far.
+    pub fn losses_so_far(&self) -> u64 {
+        *self.losses.borrow()
+    }
+
     /// Changes each time the lease is lost (the value counts the losses).
     pub fn lease_losses(&self) -> tokio::sync::watch::Receiver<u64> {
         self.losses.subscribe()
