@@ -472,6 +472,16 @@ impl Fs {
                 fetch.push(k);
             }
         }
+        if !fetch.is_empty() {
+            // The blocks one call returns come from one moment: a cached
+            // block next to one fetched now may predate another client's
+            // change that the fetched one already shows (a truncation
+            // that cut it, an overwrite of both), and the mix would be a
+            // version the file never had. They ride in the same batch.
+            for (i, _) in out.drain() {
+                fetch.push((ino, generation, i));
+            }
+        }
         for (i, mut rx) in wait {
             // Resolves when the read-ahead task drops its sender.
             let _ = rx.changed().await;
