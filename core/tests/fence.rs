@@ -20,7 +20,7 @@ use std::time::Duration;
 use dynamofs_core::caller::Caller;
 use dynamofs_core::client::Client;
 use dynamofs_core::error::Errno;
-use dynamofs_core::fs::{FsOptions, OpenMode};
+use dynamofs_core::fs::{Allocate, FsOptions, OpenMode, SetAttr};
 use dynamofs_core::locks::{LockRequest, LockType, Locks, TO_EOF};
 use dynamofs_core::schema::ROOT_INO;
 use dynamofs_core::store::Store;
@@ -183,4 +183,135 @@ async fn own_unlock_keeps_later_data(store: Arc<dyn Store>) {
     a.stop().await.expect("stop");
 }
 
-both_stores!(small_file, large_file, own_unlock_keeps_later_data);
+/// What a stalled holder tries on the file after its lock was taken over.
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    Truncate(u64),
+    PunchHole,
+}
+
+/// As `stale_holder_stores_nothing`, for a change of size or data that a
+/// holder makes directly (ftruncate, fallocate): once b has appended under
+/// the lock it took over, a's change answers EIO and cuts nothing of b's.
+async fn stale_holder_cuts_nothing(store: Arc<dyn Store>) {
+    fresh(&store).await;
+    for (n, cut) in [
+        Cut::Truncate(0),
+        Cut::Truncate(100),
+        Cut::Truncate(50_000),
+        Cut::PunchHole,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let a = start(&store, "/mnt/a").await;
+        let b = start(&store, "/mnt/b").await;
+        let root = Caller::root();
+        let name = format!("cut{n}");
+        let (attr, _) =
+            a.fs.create(&root, ROOT_INO, name.as_bytes(), 0o644, true)
+                .await
+                .expect("create");
+        let ino = attr.ino;
+        let seed = vec![b's'; 20_000];
+        let fh = a.fs.open_file(&root, ino, RW).await.expect("open");
+        a.fs.write(fh, 0, &seed).await.expect("seed");
+        a.fs.flush(fh).await.expect("flush seed");
+        a.locks.setlk(ino, &lock(1)).await.expect("a locks");
+
+        Locks::break_session(store.as_ref(), &a.session.id())
+            .await
+            .expect("drop a's locks");
+        b.locks.setlk(ino, &lock(2)).await.expect("b locks");
+        let theirs = record("b", 1);
+        let bfh = b.fs.open_file(&root, ino, RW).await.expect("b opens");
+        b.fs.write(bfh, seed.len() as u64, &theirs)
+            .await
+            .expect("b appends");
+        b.fs.release(bfh).await.expect("b closes");
+
+        let err = match cut {
+            Cut::Truncate(size) => {
+                a.fs.setattr(
+                    &root,
+                    ino,
+                    &SetAttr {
+                        size: Some(size),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(|_| ())
+            }
+            Cut::PunchHole => {
+                a.fs.fallocate(
+                    fh,
+                    0,
+                    8192,
+                    Allocate {
+                        keep_size: true,
+                        punch_hole: true,
+                        zero_range: false,
+                    },
+                )
+                .await
+            }
+        }
+        .expect_err("a's change must fail");
+        assert_eq!(err.errno(), Errno::EIO, "{cut:?}: {err}");
+        assert!(!a.locks.holds(ino), "{cut:?}: a knows it lost the lock");
+        a.fs.release(fh).await.expect("a closes");
+
+        let mut want = seed.clone();
+        want.extend_from_slice(&theirs);
+        for c in [&a, &b] {
+            assert!(
+                contents(c, ino).await == want,
+                "{cut:?}: b's record and the seed survive a's change"
+            );
+        }
+        a.stop().await.expect("a stops");
+        b.stop().await.expect("b stops");
+    }
+}
+
+/// A holder that still has its lock truncates under it as before: the
+/// fence rides in the same transaction and passes.
+async fn holder_truncates(store: Arc<dyn Store>) {
+    fresh(&store).await;
+    let a = start(&store, "/mnt/a").await;
+    let root = Caller::root();
+    let (attr, _) =
+        a.fs.create(&root, ROOT_INO, b"t", 0o644, true)
+            .await
+            .expect("create");
+    let fh = a.fs.open_file(&root, attr.ino, RW).await.expect("open");
+    a.fs.write(fh, 0, &[3u8; 30_000]).await.expect("write");
+    a.locks.setlk(attr.ino, &lock(1)).await.expect("lock");
+    for size in [10_000, 40_000, 0] {
+        let got =
+            a.fs.setattr(
+                &root,
+                attr.ino,
+                &SetAttr {
+                    size: Some(size),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("truncate under the lock");
+        assert_eq!(got.size, size);
+    }
+    a.fs.write(fh, 0, b"after").await.expect("write");
+    a.fs.release(fh).await.expect("close");
+    assert_eq!(contents(&a, attr.ino).await, b"after");
+    a.stop().await.expect("stop");
+}
+
+both_stores!(
+    small_file,
+    large_file,
+    own_unlock_keeps_later_data,
+    stale_holder_cuts_nothing,
+    holder_truncates
+);

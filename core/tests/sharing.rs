@@ -581,7 +581,11 @@ fn regressions() -> Vec<(&'static str, Vec<Op>)> {
                 },
                 Op::Hold { c: 0, f: 1 },
                 write(0, 1, 5046, 3147),
-                Op::Truncate { c: 1, f: 1, size: 40 },
+                Op::Truncate {
+                    c: 1,
+                    f: 1,
+                    size: 40,
+                },
                 Op::ReadHeld {
                     c: 0,
                     h: 0,

@@ -10,8 +10,11 @@ use tokio::sync::Mutex;
 
 use crate::error::{Errno, FsResult};
 use crate::inode::FileType;
+use crate::store::{StoreError, Write};
 
 use super::file::{version_of, OpenFile, RA_FIRST};
+use super::txn::Outcome;
+use super::write::{fence_check, taken_over_error};
 use super::Fs;
 
 impl Fs {
@@ -89,6 +92,49 @@ impl Fs {
             .lost
             .lock()
             .is_ok_and(|l| fhs.iter().any(|fh| l.contains(fh)))
+    }
+
+    /// Commit a change of an open file's size or data (truncation, a
+    /// punched hole) fenced as a flush is: while this client holds locks
+    /// on the file, it lands only if the session still has them, so that
+    /// a change a stall held back past the lease does not cut the next
+    /// holder's data. Failed indices are those of `writes`. Unfenced, one
+    /// write goes alone (an UpdateItem costs half a transaction).
+    pub(super) async fn commit_data_change(
+        &self,
+        f: &mut OpenFile,
+        writes: &[Write],
+    ) -> FsResult<Outcome> {
+        loop {
+            let Some(session) = self.lock_session(f.ino) else {
+                return match writes {
+                    [w] => match self.store.write(w).await {
+                        Ok(()) => Ok(Outcome::Done),
+                        Err(StoreError::ConditionFailed { .. }) => Ok(Outcome::Failed(0)),
+                        Err(e) => Err(e.into()),
+                    },
+                    _ => self.commit(writes).await,
+                };
+            };
+            let mut fenced = vec![fence_check(&session, f.ino)];
+            fenced.extend_from_slice(writes);
+            match self.commit(&fenced).await? {
+                Outcome::Done => return Ok(Outcome::Done),
+                Outcome::Failed(0) if self.taken_over(f.ino) => {
+                    tracing::error!(
+                        ino = f.ino,
+                        "another client took over this client's lock on the file \
+                         (it judged this one dead); the size change made under it is not stored"
+                    );
+                    self.lose_locked_data(f).await;
+                    return Err(taken_over_error(f.ino));
+                }
+                // This client let go of its locks itself meanwhile: the
+                // change is an unlocked one now.
+                Outcome::Failed(0) => continue,
+                Outcome::Failed(i) => return Ok(Outcome::Failed(i.saturating_sub(1))),
+            }
+        }
     }
 
     /// Another client took over this client's locks on an open file: its

@@ -93,7 +93,7 @@ impl Fs {
                     size_update(f, changes),
                     dead_generation_put(f.ino, f.generation, f.size.div_ceil(bs), now),
                 ];
-                let o = self.commit(&writes).await?;
+                let o = self.commit_data_change(f, &writes).await?;
                 if matches!(o, Outcome::Done) {
                     self.collect_generation_later(f.ino, f.generation, f.size.div_ceil(bs));
                     f.generation = next;
@@ -106,15 +106,12 @@ impl Fs {
             } else {
                 let ctime = now.max(f.ctime + 1);
                 let w = size_update(f, times(size, now, ctime));
-                match self.store.write(&w).await {
-                    Ok(()) => {
-                        f.size = size;
-                        f.ctime = ctime;
-                        Outcome::Done
-                    }
-                    Err(crate::store::StoreError::ConditionFailed { .. }) => Outcome::Failed(0),
-                    Err(e) => return Err(e.into()),
+                let o = self.commit_data_change(f, &[w]).await?;
+                if matches!(o, Outcome::Done) {
+                    f.size = size;
+                    f.ctime = ctime;
                 }
+                o
             };
             self.cache.forget_node(f.ino);
             self.blocks.drop_ino(f.ino);
@@ -197,7 +194,7 @@ impl Fs {
             if last {
                 writes.extend(cut.take());
             }
-            match self.commit(&writes).await? {
+            match self.commit_data_change(f, &writes).await? {
                 Outcome::Done => {
                     f.size = to;
                     f.ctime = ctime;
@@ -212,9 +209,9 @@ impl Fs {
     }
 }
 
-/// Blocks deleted per step of a shrink: a transaction holds 100 items, two
-/// of which are the size's update and the cut block.
-const STEP: u64 = 98;
+/// Blocks deleted per step of a shrink: a transaction holds 100 items,
+/// three of which are the size's update, the cut block and the fence.
+const STEP: u64 = 97;
 
 fn times(size: u64, now: i64, ctime: i64) -> Vec<Change> {
     vec![

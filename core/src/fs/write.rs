@@ -39,12 +39,24 @@ const FENCED_BYTES: usize = 3 << 20;
 /// which every change that takes a session's last lock there deletes in
 /// the same transaction). First in each transaction, so that it is the
 /// failure reported when it fails.
-fn fence_check(session: &str, ino: u64) -> Write {
+pub(super) fn fence_check(session: &str, ino: u64) -> Write {
     Write::Check {
         table: Table::Meta,
         key: crate::locks::index_key(session, ino),
         cond: Cond::Exists,
     }
+}
+
+/// What a change made under a lock that another client took over answers.
+pub(super) fn taken_over_error(ino: u64) -> FsError {
+    posix(
+        Errno::EIO,
+        format!(
+            "inode {ino}: this client's lock on it was taken over by another client after \
+             its lease lapsed; what was written under the lock is not stored (open the file \
+             again)"
+        ),
+    )
 }
 
 /// Why a flush stopped short.
@@ -312,15 +324,7 @@ impl Fs {
                          (it judged this one dead); dropping the data written under it"
                     );
                     self.lose_locked_data(f).await;
-                    return Err(posix(
-                        Errno::EIO,
-                        format!(
-                            "inode {}: this client's lock on it was taken over by another \
-                             client after its lease lapsed; what was written under the lock \
-                             is not stored (open the file again)",
-                            f.ino
-                        ),
-                    ));
+                    return Err(taken_over_error(f.ino));
                 }
                 // This client let go of the locks itself (an unlock raced a
                 // write): what is left is unlocked data, stored as such.
