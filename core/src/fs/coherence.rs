@@ -256,12 +256,7 @@ impl Fs {
         let Some(s) = self.session.get() else {
             return;
         };
-        // Valid again is not enough: the heartbeat may have registered a
-        // new session after a loss whose handles are not failed yet.
-        let settled = self
-            .settled_losses
-            .load(std::sync::atomic::Ordering::SeqCst);
-        if s.has_ended() || (s.lease_valid() && s.losses_so_far() <= settled) {
+        if self.vouched() {
             return;
         }
         if s.lease_valid() {
@@ -274,6 +269,33 @@ impl Fs {
             tracing::warn!("renewing a lapsed lease: {e}");
         }
         self.settle_lost_lease().await;
+    }
+
+    /// After a read got its blocks, before they are served: the lease
+    /// must have held until the answer arrived. A client stopped in the
+    /// middle of a read, after `vouch`, finds it lapsed now, and what it
+    /// got may be the missing blocks of a file collected meanwhile. Then
+    /// the lease is settled and the handle asked again (EIO if the file
+    /// went). No request while the lease holds.
+    pub(super) async fn vouch_after(&self, fh: u64) -> FsResult<()> {
+        if self.vouched() {
+            return Ok(());
+        }
+        self.vouch().await;
+        self.handle(fh).map(|_| ())
+    }
+
+    /// The lease holds and every loss of it so far is settled.
+    fn vouched(&self) -> bool {
+        let Some(s) = self.session.get() else {
+            return true;
+        };
+        // Valid again is not enough: the heartbeat may have registered a
+        // new session after a loss whose handles are not failed yet.
+        let settled = self
+            .settled_losses
+            .load(std::sync::atomic::Ordering::SeqCst);
+        s.has_ended() || (s.lease_valid() && s.losses_so_far() <= settled)
     }
 
     /// After this client lost its lease (and so, for a while, did not
@@ -293,9 +315,15 @@ impl Fs {
             let lost = match self.node(ino, true).await {
                 Ok(n) => n.inode.nlink == 0 || n.inode.generation != generation,
                 Err(e) if e.errno() == Errno::ESTALE => true,
+                // Unverified is not safe: the file may be gone, and its
+                // readers would get zeros.
                 Err(e) => {
-                    tracing::warn!(ino, "revalidating an open file after a lost lease: {e}");
-                    false
+                    tracing::warn!(
+                        ino,
+                        "revalidating an open file after a lost lease failed, so its handles \
+                         fail: {e}"
+                    );
+                    true
                 }
             };
             if lost {

@@ -337,27 +337,31 @@ impl Fs {
         if !h.mode.read {
             return Err(posix(Errno::EBADF, "file not open for reading"));
         }
-        let mut f = h.file.lock().await;
-        if !f.atime_settled {
-            f.atime_settled = true;
-            self.note_read(f.ino).await;
-        }
-        if offset >= f.size || len == 0 {
-            return Ok(Vec::new());
-        }
-        let end = (offset + len as u64).min(f.size);
-        // Appends not placed yet are read from their buffer.
-        let base = f.append_base();
-        let mut out = if offset < base {
-            self.read_blocks(&mut f, offset, end.min(base)).await?
-        } else {
-            Vec::new()
+        let out = {
+            let mut f = h.file.lock().await;
+            if !f.atime_settled {
+                f.atime_settled = true;
+                self.note_read(f.ino).await;
+            }
+            if offset >= f.size || len == 0 {
+                return Ok(Vec::new());
+            }
+            let end = (offset + len as u64).min(f.size);
+            // Appends not placed yet are read from their buffer.
+            let base = f.append_base();
+            let mut out = if offset < base {
+                self.read_blocks(&mut f, offset, end.min(base)).await?
+            } else {
+                Vec::new()
+            };
+            if end > base {
+                let from = (offset.max(base) - base) as usize;
+                let to = (end - base) as usize;
+                out.extend_from_slice(&f.appended[from..to]);
+            }
+            out
         };
-        if end > base {
-            let from = (offset.max(base) - base) as usize;
-            let to = (end - base) as usize;
-            out.extend_from_slice(&f.appended[from..to]);
-        }
+        self.vouch_after(fh).await?;
         Ok(out)
     }
 
