@@ -26,11 +26,12 @@ pub fn endpoint() -> String {
     }
 }
 
-/// A table name no other test uses.
+/// A table name no other test uses. The test server drops it once this
+/// process has exited (it names its owner: `-pidN-`).
 pub fn unique_table(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     format!(
-        "{prefix}-{}-{}-{}",
+        "{prefix}-pid{}-{}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed),
         rand::random::<u32>()
