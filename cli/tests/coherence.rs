@@ -541,8 +541,7 @@ fn new_files_attributes_follow_their_data(kind: Kind) {
 /// while the file is empty, B appends and closes, A writes its record and
 /// closes; the store puts A's record after B's, though A's kernel wrote it
 /// at offset 0: both mounts must read what the store holds, B's record
-/// first. (It passes without ee3efa9's cache drop too: the placement
-/// rereads the block it lands in, so this pins the placement, not that.)
+/// first.
 fn an_append_moved_elsewhere_reads_back_where_it_went(kind: Kind) {
     let store = Store::new(kind);
     let m = mounts(&store, kind, 2);
@@ -574,7 +573,51 @@ fn an_append_moved_elsewhere_reads_back_where_it_went(kind: Kind) {
     fsck_clean(&store, m);
 }
 
+/// An O_APPEND of a whole page, written by the kernel at its stale end of
+/// file. B has the file's first 8 KiB cached and its size; A appends 100
+/// bytes; B appends a 4 KiB record, which B's kernel copies into its page
+/// at 8192 while the store places it at 8292. B filled the block its
+/// record landed in from its own cached copy, from before A's append, and
+/// stored zeros over A's bytes (found by this test). That B's kernel then
+/// drops its pages is pinned in core (sharing.rs, ee3efa9): here the
+/// kernel drops them too when it sees the size change.
+fn a_page_appended_elsewhere_is_not_read_from_the_page_cache(kind: Kind) {
+    let store = Store::new(kind);
+    let m = mounts(&store, kind, 2);
+    let (a, b) = (m[0].path("spool"), m[1].path("spool"));
+    std::fs::write(&a, vec![b'S'; 8192]).expect("seed");
+    assert_eq!(std::fs::read(&b).expect("B caches it").len(), 8192);
+    let mut fb = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&b)
+        .expect("open b");
+    let mut fa = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&a)
+        .expect("open a");
+    fa.write_all(&[b'A'; 100]).expect("append a");
+    drop(fa);
+    fb.write_all(&[b'B'; 4096]).expect("append b");
+    drop(fb);
+    let mut want = vec![b'S'; 8192];
+    want.extend_from_slice(&[b'A'; 100]);
+    want.extend_from_slice(&[b'B'; 4096]);
+    for (name, path) in [("the other mount", &a), ("the writing mount", &b)] {
+        let got = std::fs::read(path).expect("read");
+        assert!(
+            got == want,
+            "{name} reads {} bytes, {} of A's where they were appended (want {} bytes, 100)",
+            got.len(),
+            got.get(8192..8292)
+                .map_or(0, |r| r.iter().filter(|c| **c == b'A').count()),
+            want.len()
+        );
+    }
+    fsck_clean(&store, m);
+}
+
 common::both!(
+    a_page_appended_elsewhere_is_not_read_from_the_page_cache,
     an_append_moved_elsewhere_reads_back_where_it_went,
     new_files_attributes_follow_their_data,
     sizes_and_bytes_follow,

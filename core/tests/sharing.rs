@@ -635,3 +635,75 @@ fn found_cases_sqlite() {
         .collect();
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
+
+/// An append that the store placed elsewhere than this client assumed
+/// (another client appended meanwhile) leaves this client's kernel with
+/// pages that hold it where it wrote it: the next open here must not let
+/// the kernel keep them (no FOPEN_KEEP_CACHE), and its reads, from the
+/// store, have both appends in order. Through a mount the kernel also
+/// drops pages on its own when it sees the size change (auto_inval_data),
+/// which is why cli/tests/coherence.rs cannot pin this alone (ee3efa9).
+#[test]
+fn an_append_placed_elsewhere_drops_the_page_cache() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let s = fresh_store(common::sqlite().await).await;
+        let opts = FsOptions::default();
+        let ttl = ttl(Backend::Sqlite);
+        let a = Client::start(Arc::clone(&s), opts.clone(), "/a", ttl)
+            .await
+            .expect("client a");
+        let b = Client::start(Arc::clone(&s), opts, "/b", ttl)
+            .await
+            .expect("client b");
+        let fa = open_create(&a, 0, false).await;
+        a.fs.write(fa, 0, &[b'S'; 2 * BS as usize])
+            .await
+            .expect("seed");
+        a.fs.release(fa).await.expect("close");
+        let ino = ino_of(&b, 0).await.expect("lookup");
+        let reader = OpenMode {
+            read: true,
+            ..Default::default()
+        };
+        let fb =
+            b.fs.open_file(&Caller::root(), ino, reader)
+                .await
+                .expect("open");
+        assert_eq!(read_all(&b, fb).await.len(), 2 * BS as usize);
+        b.fs.release(fb).await.expect("close");
+
+        let appender = OpenMode {
+            write: true,
+            append: true,
+            ..Default::default()
+        };
+        let fb =
+            b.fs.open_file(&Caller::root(), ino, appender)
+                .await
+                .expect("open");
+        let fa = open_create(&a, 0, true).await;
+        a.fs.write(fa, 0, &[b'A'; 100]).await.expect("append a");
+        a.fs.release(fa).await.expect("close");
+        b.fs.write(fb, 0, &[b'B'; BS as usize])
+            .await
+            .expect("append b");
+        b.fs.release(fb).await.expect("close");
+
+        let fb =
+            b.fs.open_file(&Caller::root(), ino, reader)
+                .await
+                .expect("open");
+        assert!(
+            !b.fs.keep_cache(fb),
+            "the kernel may not keep pages that hold b's append where it wrote it"
+        );
+        let mut want = vec![b'S'; 2 * BS as usize];
+        want.extend_from_slice(&[b'A'; 100]);
+        want.extend_from_slice(&[b'B'; BS as usize]);
+        assert!(read_all(&b, fb).await == want, "both appends, in order");
+        b.fs.release(fb).await.expect("close");
+        a.stop().await.expect("stop");
+        b.stop().await.expect("stop");
+    });
+}

@@ -168,6 +168,16 @@ impl BlockCache {
         }
     }
 
+    /// Drop an inode's blocks unless they are known to be read under `v`
+    /// (blocks fetched after a `drop_ino` have no version: dropped too).
+    pub fn drop_unless_current(&self, ino: u64, v: Version) {
+        let Ok(mut g) = self.inner.lock() else { return };
+        if g.versions.get(&ino) != Some(&v) {
+            g.drop_blocks(ino);
+            self.held.store(g.bytes, Ordering::Relaxed);
+        }
+    }
+
     /// Record the version after this client's own change, keeping blocks.
     pub fn set_version(&self, ino: u64, v: Version) {
         if let Ok(mut g) = self.inner.lock() {

@@ -304,6 +304,11 @@ impl Fs {
             // pages hold them where it wrote them) assumed: what is cached
             // of the file here is wrong now.
             moved = at != f.append_base();
+            // The block they land in is filled from what the store holds
+            // now: a copy cached before another client's append would
+            // write zeros over that append.
+            self.blocks
+                .drop_unless_current(f.ino, super::file::version_of(&node.inode));
             self.place_appends(f, at).await?;
         }
         // Data written under this client's locks is stored only while the
