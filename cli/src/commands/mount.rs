@@ -256,9 +256,6 @@ pub async fn run(
     serve(global, &source, &opts, &dir).await
 }
 
-/// Allocator arenas of a background server, unless the environment says.
-const SERVER_ARENAS: &str = "2";
-
 /// Start a child serving in the foreground and return when it is mounted.
 /// The child gets every global option (its log level from -v, or from
 /// DYNAMOFS_LOG / RUST_LOG, which it inherits).
@@ -284,14 +281,6 @@ fn background(
     cmd.arg("mount").arg(&args.source).arg(dir);
     for o in &args.options {
         cmd.arg("-o").arg(o);
-    }
-    // glibc gives every thread that allocates while another holds an
-    // arena one of its own (up to eight per core) and keeps what each
-    // freed: a long write through a mount peaked at 547 MiB where the
-    // write buffer and block cache bound it to about 350 (two arenas: 354,
-    // docs/SCALING.md). The operator's own choice wins.
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        cmd.env("MALLOC_ARENA_MAX", SERVER_ARENAS);
     }
     cmd.env(READY_ENV, "1")
         .stdin(Stdio::null())
