@@ -718,10 +718,12 @@ class Worker:
                 if e.errno in self.RACE_OK:
                     self.count(kind + "_" + errno.errorcode[e.errno])
                 elif e.errno == errno.ELOOP and kind == "rename_dir":
-                    # The kernel's own check (d_splice_alias): this mount's
-                    # entry cache, up to entry_timeout old, still shows the
-                    # tree as it was before other mounts moved directories,
-                    # and in that picture the move would make a loop. The
+                    # The kernel's own check: this mount's entry cache, up
+                    # to entry_timeout old, still shows the tree as it was
+                    # before other mounts moved directories, and in that
+                    # picture the move would make a loop (lookups that
+                    # would look like one answer ESTALE and are walked
+                    # again; a rename checked before any lookup is not). The
                     # store's tree is never cyclic (fsck and the walk above
                     # check). SEMANTICS.md says so; counted, not a finding.
                     self.log("eloop", op=kind)

@@ -616,7 +616,37 @@ fn a_page_appended_elsewhere_is_not_read_from_the_page_cache(kind: Kind) {
     fsck_clean(&store, m);
 }
 
+/// A mount whose entry cache still shows directories where they were
+/// before another mount moved them (`x/y` seen here, then `mv x/y y;
+/// mv x y/x` there) walks its old picture: a lookup of `x` in `x/y`
+/// answered the directory the kernel shows above it, and the kernel
+/// failed the call with ELOOP. It must answer as the store's tree does:
+/// no `x/y/x` (ENOENT), and `y/x` usable, in the same mount, with the
+/// entries still fresh.
+fn a_moved_tree_is_walked_as_it_is_now(kind: Kind) {
+    let store = Store::new(kind);
+    let opt = format!("session_ttl={}", ttl(kind));
+    let a = Mount::new(&store, &[&opt, "entry_timeout=60", "attr_timeout=60"]);
+    let b = Mount::new(&store, &[&opt]);
+    fs::create_dir_all(b.path("x/y")).expect("mkdir in B");
+    assert!(a.path("x/y").is_dir(), "A caches x and x/y");
+    fs::rename(b.path("x/y"), b.path("y")).expect("mv x/y y");
+    fs::rename(b.path("x"), b.path("y/x")).expect("mv x y/x");
+    let stale = fs::metadata(a.path("x/y/x")).expect_err("x/y/x is gone");
+    assert_eq!(
+        stale.kind(),
+        std::io::ErrorKind::NotFound,
+        "the old path, walked through A's cached entries: {stale}"
+    );
+    fs::create_dir(a.path("y/x/z")).expect("mkdir through the new path in A");
+    fs::rename(a.path("y/x"), a.path("x2")).expect("move it back up from A");
+    assert!(b.path("x2/z").is_dir(), "B sees A's changes");
+    drop(a);
+    fsck_clean(&store, vec![b]);
+}
+
 common::both!(
+    a_moved_tree_is_walked_as_it_is_now,
     a_page_appended_elsewhere_is_not_read_from_the_page_cache,
     an_append_moved_elsewhere_reads_back_where_it_went,
     new_files_attributes_follow_their_data,

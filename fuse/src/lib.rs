@@ -5,6 +5,7 @@
 //! each other on fuser's threads. Errors become errnos in one place
 //! (`convert::errno`).
 
+mod aliases;
 mod convert;
 pub mod exposition;
 mod kernel_cache;
@@ -27,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use aliases::Aliases;
 use dynamofs_core::caller::Caller;
 use dynamofs_core::fs::{
     Allocate, DirHandle, Fs, OpenMode, RenameFlags, SetAttr, TimeSet, XattrFlags,
@@ -69,6 +71,8 @@ pub struct Adapter {
     /// descriptor, which must stay.
     lock_owners: Arc<Mutex<HashMap<u64, HashSet<u64>>>>,
     ops: Arc<Ops>,
+    /// Where the kernel last saw each directory.
+    aliases: Arc<Aliases>,
 }
 
 type DirMap = HashMap<u64, Arc<tokio::sync::Mutex<DirHandle>>>;
@@ -112,6 +116,7 @@ impl Adapter {
             next_dir: AtomicU64::new(1),
             lock_owners: Arc::new(Mutex::new(HashMap::new())),
             ops: Arc::default(),
+            aliases: Arc::default(),
         }
     }
 
@@ -238,8 +243,22 @@ impl fuser::Filesystem for Adapter {
         let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
         let ttl = self.opts.entry_ttl;
+        let aliases = Arc::clone(&self.aliases);
         self.spawn(Op::Lookup, async move {
             match fs.lookup_cached(&c, parent.0, &name).await {
+                Ok((a, _))
+                    if a.kind == dynamofs_core::inode::FileType::Directory
+                        && aliases.looks_like_loop(
+                            parent.0,
+                            &name,
+                            a.ino,
+                            root::inward(INodeNo(1)).0,
+                        ) =>
+                {
+                    // The kernel takes no reference to an error.
+                    fs.forget(a.ino, 1).await;
+                    reply.error(Errno::ESTALE)
+                }
                 // Never longer than the mount's entry timeout in all.
                 Ok((a, left)) => reply.entry(&left.min(ttl), &attr(&a), GEN),
                 Err(e) => reply.error(errno("lookup", &e)),
@@ -249,8 +268,13 @@ impl fuser::Filesystem for Adapter {
 
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
         let ino = root::inward(ino);
-        let fs = Arc::clone(&self.fs);
-        self.spawn(Op::Forget, async move { fs.forget(ino.0, nlookup).await });
+        let (fs, aliases) = (Arc::clone(&self.fs), Arc::clone(&self.aliases));
+        self.spawn(Op::Forget, async move {
+            fs.forget(ino.0, nlookup).await;
+            if fs.lookup_count(ino.0) == 0 {
+                aliases.forgot(ino.0);
+            }
+        });
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
@@ -351,7 +375,12 @@ impl fuser::Filesystem for Adapter {
     ) {
         let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        entry_reply!(self, reply, Mkdir, fs.mkdir(&c, parent.0, &name, mode));
+        let aliases = Arc::clone(&self.aliases);
+        entry_reply!(self, reply, Mkdir, async {
+            let a = fs.mkdir(&c, parent.0, &name, mode).await?;
+            aliases.saw(parent.0, &name, a.ino);
+            Ok::<_, dynamofs_core::error::FsError>(a)
+        });
     }
 
     fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
@@ -363,7 +392,12 @@ impl fuser::Filesystem for Adapter {
     fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
-        empty_reply!(self, reply, Rmdir, fs.rmdir(&c, parent.0, &name));
+        let aliases = Arc::clone(&self.aliases);
+        empty_reply!(self, reply, Rmdir, async {
+            fs.rmdir(&c, parent.0, &name).await?;
+            aliases.removed(parent.0, &name);
+            Ok::<_, dynamofs_core::error::FsError>(())
+        });
     }
 
     fn symlink(
@@ -410,12 +444,13 @@ impl fuser::Filesystem for Adapter {
             noreplace: flags.contains(fuser::RenameFlags::RENAME_NOREPLACE),
             exchange: flags.contains(fuser::RenameFlags::RENAME_EXCHANGE),
         };
-        empty_reply!(
-            self,
-            reply,
-            Rename,
+        let aliases = Arc::clone(&self.aliases);
+        empty_reply!(self, reply, Rename, async {
             fs.rename(&c, parent.0, &name, newparent.0, &newname, flags)
-        );
+                .await?;
+            aliases.renamed(parent.0, &name, newparent.0, &newname, flags.exchange);
+            Ok::<_, dynamofs_core::error::FsError>(())
+        });
     }
 
     fn link(
@@ -675,6 +710,8 @@ impl fuser::Filesystem for Adapter {
             reply.error(Errno::EBADF);
             return;
         };
+        let aliases = Arc::clone(&self.aliases);
+        let listed_in = root::inward(dir_ino).0;
         self.spawn(Op::Readdirplus, async move {
             let mut h = dir.lock().await;
             let mut off = offset;
@@ -691,6 +728,9 @@ impl fuser::Filesystem for Adapter {
                         Some(a) => (attr(&a), left.min(ttl)),
                         None => (unreadable(e.ino, e.kind), Duration::ZERO),
                     };
+                    if a.kind == fuser::FileType::Directory && e.name != b"." && e.name != b".." {
+                        aliases.saw(listed_in, &e.name, e.ino);
+                    }
                     if reply.add(
                         root::listed(dir_ino, &e.name, e.ino),
                         next,
