@@ -35,9 +35,25 @@ pub struct SqliteStore {
     /// `None` until the file exists: opening a path must not create a file
     /// (a typo would otherwise leave empty databases around), mkfs does.
     conn: Arc<Mutex<Option<Connection>>>,
+    /// Connections that only read (a file's; WAL lets them run beside
+    /// each other and beside the writer), opened as needed up to
+    /// `READERS`.
+    readers: Arc<Readers>,
     path: Option<PathBuf>,
     /// This user may only read the file.
     read_only: bool,
+}
+
+/// Most reading connections of one store. One connection behind a mutex
+/// served every request: reads of a mount (its read-ahead keeps several
+/// batch reads in flight) queued behind each other and behind writes, on
+/// one core.
+const READERS: usize = 4;
+
+#[derive(Default)]
+struct Readers {
+    idle: Mutex<Vec<Connection>>,
+    opened: std::sync::atomic::AtomicUsize,
 }
 
 impl SqliteStore {
@@ -52,6 +68,7 @@ impl SqliteStore {
         };
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            readers: Arc::default(),
             path: Some(path.to_path_buf()),
             read_only,
         })
@@ -63,6 +80,7 @@ impl SqliteStore {
         let conn = Connection::open_in_memory().map_err(sql_err)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(Some(conn))),
+            readers: Arc::default(),
             path: None,
             read_only: false,
         })
@@ -119,6 +137,53 @@ impl SqliteStore {
                 Some(c) => f(c),
                 None => Err(missing),
             }
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("sqlite worker failed: {e}")))?
+    }
+}
+
+impl SqliteStore {
+    /// Run a read on a reading connection of its own when the store is a
+    /// file that exists, else (memory, all readers busy) on the writer's.
+    async fn read_with<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        use std::sync::atomic::Ordering;
+        let Some(path) = self.path.clone().filter(|p| p.exists()) else {
+            return self.with(f).await;
+        };
+        let readers = Arc::clone(&self.readers);
+        let taken = readers.idle.lock().ok().and_then(|mut v| v.pop());
+        let conn = match taken {
+            Some(c) => c,
+            None if readers.opened.fetch_add(1, Ordering::SeqCst) < READERS => {
+                let read_only = self.read_only;
+                let opened = tokio::task::spawn_blocking(move || connect(&path, read_only))
+                    .await
+                    .map_err(|e| StoreError::Other(format!("sqlite worker failed: {e}")))?;
+                match opened {
+                    Ok(c) => c,
+                    Err(e) => {
+                        readers.opened.fetch_sub(1, Ordering::SeqCst);
+                        return Err(e);
+                    }
+                }
+            }
+            None => {
+                readers.opened.fetch_sub(1, Ordering::SeqCst);
+                return self.with(f).await;
+            }
+        };
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn;
+            let r = f(&mut conn);
+            if let Ok(mut idle) = readers.idle.lock() {
+                idle.push(conn);
+            }
+            r
         })
         .await
         .map_err(|e| StoreError::Other(format!("sqlite worker failed: {e}")))?
@@ -494,7 +559,7 @@ fn prefix_end(pre: &[u8]) -> Option<Vec<u8>> {
 impl Store for SqliteStore {
     async fn get(&self, table: Table, key: &Key, _consistent: bool) -> StoreResult<Option<Item>> {
         let key = key.clone();
-        self.with(move |c| Ok(read(c, table, &key)?.map(|attrs| Item { key, attrs })))
+        self.read_with(move |c| Ok(read(c, table, &key)?.map(|attrs| Item { key, attrs })))
             .await
     }
 
@@ -505,7 +570,7 @@ impl Store for SqliteStore {
         _consistent: bool,
     ) -> StoreResult<Vec<Option<Item>>> {
         let keys = keys.to_vec();
-        self.with(move |c| {
+        self.read_with(move |c| {
             keys.into_iter()
                 .map(|key| Ok(read(c, table, &key)?.map(|attrs| Item { key, attrs })))
                 .collect()
@@ -515,7 +580,7 @@ impl Store for SqliteStore {
 
     async fn query(&self, q: &Query) -> StoreResult<Page> {
         let q = q.clone();
-        self.with(move |c| {
+        self.read_with(move |c| {
             let (clause, args) = range_sql(&q.range, q.start_after.as_ref());
             // One extra row tells whether another page follows.
             let limit = q.limit.map(|l| l as i64 + 1).unwrap_or(-1);
