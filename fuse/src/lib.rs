@@ -9,6 +9,7 @@ mod aliases;
 mod convert;
 pub mod exposition;
 mod kernel_cache;
+mod lock_owners;
 mod lockreq;
 pub mod metrics;
 mod options;
@@ -18,7 +19,7 @@ mod root;
 pub use kernel_cache::take_cached_writes;
 pub use options::MountOptions;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::future::Future;
 use std::io;
@@ -40,6 +41,7 @@ use fuser::{
     ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLock, ReplyOpen, ReplyStatfs, ReplyWrite,
     ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
+use lock_owners::LockOwners;
 
 use convert::{attr, errno, kind, nanos, unreadable};
 use kernel_cache::invalidate;
@@ -61,15 +63,8 @@ pub struct Adapter {
     opts: MountOptions,
     dirs: Arc<Mutex<DirMap>>,
     next_dir: AtomicU64,
-    /// Lock owners that asked for locks through each open file and were
-    /// not seen closing it. An open file description's own (OFD) locks
-    /// have the description as their owner, and the kernel sends no unlock
-    /// when it goes: its release drops them. A process's classic locks are
-    /// dropped by the flush of its close, which names it, so it leaves the
-    /// set then: the release comes later (the kernel sends it without
-    /// waiting), when the process may hold a new lock through another
-    /// descriptor, which must stay.
-    lock_owners: Arc<Mutex<HashMap<u64, HashSet<u64>>>>,
+    /// Lock owners that locked through each open file.
+    lock_owners: Arc<LockOwners>,
     ops: Arc<Ops>,
     /// Where the kernel last saw each directory.
     aliases: Arc<Aliases>,
@@ -114,7 +109,7 @@ impl Adapter {
             opts,
             dirs: Arc::new(Mutex::new(HashMap::new())),
             next_dir: AtomicU64::new(1),
-            lock_owners: Arc::new(Mutex::new(HashMap::new())),
+            lock_owners: Arc::default(),
             ops: Arc::default(),
             aliases: Arc::default(),
         }
@@ -568,11 +563,7 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyEmpty,
     ) {
         let ino = root::inward(ino);
-        if let Ok(mut m) = self.lock_owners.lock() {
-            if let Some(owners) = m.get_mut(&fh.0) {
-                owners.remove(&lock_owner.0);
-            }
-        }
+        self.lock_owners.flushed(fh.0, lock_owner.0);
         let fs = Arc::clone(&self.fs);
         let locks = self.locks.clone();
         tracing::debug!(ino = ino.0, owner = lock_owner.0, "flush");
@@ -603,14 +594,10 @@ impl fuser::Filesystem for Adapter {
         let ino = root::inward(ino);
         let fs = Arc::clone(&self.fs);
         let locks = self.locks.clone();
-        let mut owners = self
+        // The last close of an open file drops its flock lock too.
+        let owners = self
             .lock_owners
-            .lock()
-            .ok()
-            .and_then(|mut m| m.remove(&fh.0))
-            .unwrap_or_default();
-        // The last close of an open file drops its flock lock.
-        owners.extend(lock_owner.map(|o| o.0));
+            .released(fh.0, ino.0, lock_owner.map(|o| o.0));
         self.spawn(Op::Release, async move {
             if let Some(l) = locks {
                 for owner in owners {
@@ -956,9 +943,7 @@ impl fuser::Filesystem for Adapter {
             "setlk"
         );
         if typ != F_UNLCK {
-            if let Ok(mut m) = self.lock_owners.lock() {
-                m.entry(fh.0).or_default().insert(lock_owner.0);
-            }
+            self.lock_owners.locked(fh.0, ino.0, lock_owner.0);
         }
         let fs = Arc::clone(&self.fs);
         let notifier = Arc::clone(&self.notifier);
