@@ -707,3 +707,66 @@ fn an_append_placed_elsewhere_drops_the_page_cache() {
         b.stop().await.expect("stop");
     });
 }
+
+/// Two clients writing different bytes of one block without a lock, each
+/// from a copy older than the other's flush, keep both (as on NFS, which
+/// writes byte ranges): a flush lays its bytes over the block as the store
+/// holds it. Also where the other client extended the block: no zeros.
+#[test]
+fn unlocked_writers_of_one_block_keep_each_others_bytes() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let s = fresh_store(common::sqlite().await).await;
+        let ttl = ttl(Backend::Sqlite);
+        let a = Client::start(Arc::clone(&s), FsOptions::default(), "/a", ttl)
+            .await
+            .expect("client a");
+        let b = Client::start(Arc::clone(&s), FsOptions::default(), "/b", ttl)
+            .await
+            .expect("client b");
+        let fa = open_create(&a, 0, false).await;
+        a.fs.write(fa, 0, &[b'S'; 5000]).await.expect("seed");
+        a.fs.release(fa).await.expect("close");
+        let ino = ino_of(&b, 0).await.expect("lookup");
+        // B opens and reads: it holds copies of both blocks.
+        let fb =
+            b.fs.open_file(&Caller::root(), ino, RW)
+                .await
+                .expect("open b");
+        assert_eq!(read_all(&b, fb).await.len(), 5000);
+        // A changes block 0 in the middle and extends block 1.
+        let fa =
+            a.fs.open_file(&Caller::root(), ino, RW)
+                .await
+                .expect("open a");
+        a.fs.write(fa, 100, &[b'A'; 100]).await.expect("a writes");
+        a.fs.write(fa, 5000, &[b'E'; 100]).await.expect("a extends");
+        a.fs.release(fa).await.expect("close a");
+        // B writes other bytes of the same two blocks from its copies.
+        b.fs.write(fb, 1000, &[b'B'; 100]).await.expect("b writes");
+        b.fs.write(fb, 4200, &[b'b'; 100]).await.expect("b writes");
+        b.fs.release(fb).await.expect("close b");
+
+        let mut want = vec![b'S'; 5100];
+        want[100..200].fill(b'A');
+        want[1000..1100].fill(b'B');
+        want[4200..4300].fill(b'b');
+        want[5000..5100].fill(b'E');
+        for (who, c) in [("a", &a), ("b", &b)] {
+            let fh =
+                c.fs.open_file(&Caller::root(), ino, RW)
+                    .await
+                    .expect("open");
+            let got = read_all(c, fh).await;
+            c.fs.release(fh).await.expect("close");
+            assert!(
+                got == want,
+                "{who} reads {} bytes: {}",
+                got.len(),
+                first_difference(&got, &want)
+            );
+        }
+        a.stop().await.expect("stop");
+        b.stop().await.expect("stop");
+    });
+}

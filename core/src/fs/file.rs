@@ -49,6 +49,9 @@ pub(super) struct OpenFile {
     pub(super) ctime: i64,
     /// Whole blocks waiting to be written, by index.
     pub(super) dirty: BTreeMap<u64, Vec<u8>>,
+    /// What of the dirty blocks was written here, for those that held
+    /// other writers' bytes too: laid over the stored block at the flush.
+    pub(super) patches: super::patch::Patches,
     pub(super) dirty_bytes: usize,
     /// Bytes written with O_APPEND and not placed yet: they go at the end
     /// of file as the store has it when the flush runs. `size` counts them.
@@ -90,6 +93,7 @@ impl OpenFile {
             size: node.inode.size,
             ctime: node.inode.ctime,
             dirty: BTreeMap::new(),
+            patches: Default::default(),
             dirty_bytes: 0,
             appended: Vec::new(),
             written_end: 0,
@@ -125,7 +129,7 @@ const RA_MAX_BYTES: u64 = 8 << 20;
 const RA_BATCH_BYTES: u64 = 1 << 20;
 /// Bytes of blocks asked for in one BatchGetItem: DynamoDB answers at most
 /// 16 MB per request and returns the rest as unprocessed keys.
-const BATCH_GET_BYTES: u64 = 12 << 20;
+pub(super) const BATCH_GET_BYTES: u64 = 12 << 20;
 
 #[derive(Clone)]
 pub(super) struct Handle {

@@ -22,6 +22,7 @@ mod file;
 mod lookahead;
 mod node;
 mod orphan;
+mod patch;
 mod readdir;
 mod remove;
 mod rename;

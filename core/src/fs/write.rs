@@ -19,13 +19,13 @@ use tokio::task::JoinSet;
 use crate::error::{posix, Errno, FsError, FsResult};
 use crate::schema::attr;
 use crate::store::{
-    Change, CmpOp, Cond, Store, StoreError, Table, Token, Value, Write, MAX_TRANSACTION_ITEMS,
+    Change, CmpOp, Cond, Key, Store, StoreError, Table, Token, Value, Write, MAX_TRANSACTION_ITEMS,
 };
 use crate::superblock::now_ns;
 
 use super::block::{self, block_key};
 use super::blockcache::Version;
-use super::file::{generation_is, OpenFile, MAX_FILE_SIZE, PARALLEL_WRITES};
+use super::file::{generation_is, OpenFile, BATCH_GET_BYTES, MAX_FILE_SIZE, PARALLEL_WRITES};
 use super::txn::Attempts;
 use super::Fs;
 
@@ -183,6 +183,11 @@ impl Fs {
             if !(sequential || whole) || !f.behind.wants(i) {
                 continue;
             }
+            // A block with other writers' bytes in it is merged at the
+            // flush, never sent as this client's copy.
+            if f.patches.contains(i) {
+                continue;
+            }
             let Some(d) = f.dirty.get(&i).filter(|d| d.len() as u64 == bs) else {
                 continue;
             };
@@ -228,17 +233,24 @@ impl Fs {
         let mut old = self.load_blocks(f.ino, f.generation, &need).await?;
         let mut added = 0usize;
         for i in first..=last {
-            let mut buf = match f.dirty.remove(&i) {
-                Some(b) => b,
-                None => old
-                    .remove(&i)
-                    .map(|d| d.as_ref().clone())
-                    .unwrap_or_default(),
+            // Bytes of other writers in the block: what its stored copy
+            // held (a dirty block's were counted when it was read).
+            let (mut buf, foreign) = match f.dirty.remove(&i) {
+                Some(b) => (b, 0),
+                None => {
+                    let b = old
+                        .remove(&i)
+                        .map(|d| d.as_ref().clone())
+                        .unwrap_or_default();
+                    let n = b.len();
+                    (b, n)
+                }
             };
             let before = buf.len();
             let from = offset.max(i * bs);
             let to = end.min((i + 1) * bs);
             let (bf, bt) = ((from - i * bs) as usize, (to - i * bs) as usize);
+            f.patches.wrote(i, bf, bt, foreign);
             if buf.len() < bt {
                 buf.resize(bt, 0);
             }
@@ -253,6 +265,43 @@ impl Fs {
         Ok(())
     }
 
+    /// Lay the bytes written here over the stored copies of the blocks
+    /// that held other writers' bytes (one batch read per 12 MiB), so that
+    /// the flush puts back none of their old bytes, nor zeros where they
+    /// extended a block.
+    async fn merge_patches(
+        &self,
+        f: &mut OpenFile,
+        blocks: &mut BTreeMap<u64, Vec<u8>>,
+    ) -> FsResult<()> {
+        let idx: Vec<u64> = f
+            .patches
+            .blocks()
+            .into_iter()
+            .filter(|i| blocks.contains_key(i))
+            .collect();
+        let bs = self.sb.block_size;
+        let per_request = ((BATCH_GET_BYTES / u64::from(bs)) as usize).max(1);
+        for chunk in idx.chunks(per_request) {
+            let keys: Vec<Key> = chunk
+                .iter()
+                .map(|i| block_key(f.ino, f.generation, *i))
+                .collect();
+            let items = self.store.batch_get(Table::Blocks, &keys, true).await?;
+            for (i, item) in chunk.iter().zip(items) {
+                let fresh = match item {
+                    Some(item) => block::decode(&item, bs)?,
+                    None => Vec::new(),
+                };
+                if let Some(ours) = blocks.get_mut(i) {
+                    *ours = f.patches.merge(*i, &fresh, ours);
+                }
+            }
+        }
+        f.patches.clear();
+        Ok(())
+    }
+
     /// Put the pending appends into the dirty blocks at `at`, which becomes
     /// where they start (the local size before them is dropped: `at` is
     /// the store's end of file, or further when this client wrote past it).
@@ -261,11 +310,22 @@ impl Fs {
         self.sub_dirty(f, data.len());
         let size = f.size;
         f.size = at;
+        let bs = self.bs();
+        let fresh: Vec<u64> = match data.len() as u64 {
+            0 => Vec::new(),
+            n => (at / bs..=(at + n - 1) / bs)
+                .filter(|i| !f.dirty.contains_key(i))
+                .collect(),
+        };
         if let Err(e) = self.put_range(f, at, &data).await {
             f.size = size;
             self.add_dirty(f, data.len());
             f.appended = data;
             return Err(e);
+        }
+        // Filled from the store as it is at this flush: nothing to merge.
+        for i in fresh {
+            f.patches.forget(i);
         }
         Ok(())
     }
@@ -349,7 +409,15 @@ impl Fs {
         fence: Option<&str>,
         moved: bool,
     ) -> Result<(), Unstored> {
-        let blocks = std::mem::take(&mut f.dirty);
+        let mut blocks = std::mem::take(&mut f.dirty);
+        // Under this client's lock nobody else writes: its copies are the
+        // store's (the lock revalidated them).
+        if fence.is_none() && !f.patches.is_empty() {
+            if let Err(e) = self.merge_patches(f, &mut blocks).await {
+                f.dirty = blocks;
+                return Err(e.into());
+            }
+        }
         let bytes = f.dirty_bytes;
         self.sub_dirty(f, bytes);
         let restore = |f: &mut OpenFile, blocks: BTreeMap<u64, Vec<u8>>| {
@@ -425,6 +493,7 @@ impl Fs {
             match written {
                 Ok(()) => {
                     f.behind.clear();
+                    f.patches.clear();
                     f.ctime = ctime;
                     f.changed = false;
                     f.pending = None;
@@ -593,6 +662,7 @@ impl Fs {
         let bytes = f.dirty_bytes;
         self.sub_dirty(f, bytes);
         f.dirty.clear();
+        f.patches.clear();
         f.appended.clear();
         f.fence = None;
         f.changed = false;
