@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dynamofs_core::error::FsError;
-use dynamofs_core::fs::Attr;
+use dynamofs_core::fs::{Allocate, Attr, OpenMode};
 use dynamofs_core::inode::FileType;
 use fuser::{Errno, FileAttr, INodeNo};
 
@@ -87,4 +87,55 @@ pub fn errno(op: &str, e: &FsError) -> Errno {
         _ => tracing::warn!("{op}: {e}"),
     }
     Errno::from_i32(e.errno().raw())
+}
+
+/// open(2) flag bits (Linux, all architectures we build for).
+mod open_flags {
+    pub const ACCMODE: i32 = 0o3;
+    pub const RDONLY: i32 = 0o0;
+    pub const WRONLY: i32 = 0o1;
+    pub const RDWR: i32 = 0o2;
+    pub const EXCL: i32 = 0o200;
+    pub const TRUNC: i32 = 0o1000;
+    pub const APPEND: i32 = 0o2000;
+}
+
+/// How an open(2) with `flags` uses the file.
+pub fn open_mode(flags: i32, writeback_cache: bool) -> OpenMode {
+    use open_flags::*;
+    let acc = flags & ACCMODE;
+    let mut m = OpenMode {
+        read: acc == RDONLY || acc == RDWR,
+        write: acc == WRONLY || acc == RDWR,
+        append: flags & APPEND != 0,
+        truncate: flags & TRUNC != 0,
+    };
+    if writeback_cache {
+        // The kernel reads pages to fill partial writes even on
+        // write-only files, and handles O_APPEND offsets itself.
+        m.read = true;
+        m.append = false;
+    }
+    m
+}
+
+/// O_EXCL is among `flags`.
+pub fn exclusive(flags: i32) -> bool {
+    flags & open_flags::EXCL != 0
+}
+
+/// What fallocate(2) with `mode` asks for; None for the modes that move
+/// blocks (COLLAPSE_RANGE, INSERT_RANGE, UNSHARE_RANGE).
+pub fn allocate(mode: i32) -> Option<Allocate> {
+    const KEEP_SIZE: i32 = 0x01;
+    const PUNCH_HOLE: i32 = 0x02;
+    const ZERO_RANGE: i32 = 0x10;
+    if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) != 0 {
+        return None;
+    }
+    Some(Allocate {
+        keep_size: mode & KEEP_SIZE != 0,
+        punch_hole: mode & PUNCH_HOLE != 0,
+        zero_range: mode & ZERO_RANGE != 0,
+    })
 }

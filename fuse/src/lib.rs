@@ -31,9 +31,7 @@ use std::time::{Duration, SystemTime};
 
 use aliases::Aliases;
 use dynamofs_core::caller::Caller;
-use dynamofs_core::fs::{
-    Allocate, DirHandle, Fs, OpenMode, RenameFlags, SetAttr, TimeSet, XattrFlags,
-};
+use dynamofs_core::fs::{DirHandle, Fs, OpenMode, RenameFlags, SetAttr, TimeSet, XattrFlags};
 use dynamofs_core::locks::{LockRequest, LockType, Locks, TO_EOF};
 use fuser::{
     AccessFlags, Errno, FileHandle, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
@@ -142,32 +140,8 @@ impl Adapter {
     }
 
     fn open_mode(&self, flags: i32) -> OpenMode {
-        let acc = flags & libc_o::ACCMODE;
-        let mut m = OpenMode {
-            read: acc == libc_o::RDONLY || acc == libc_o::RDWR,
-            write: acc == libc_o::WRONLY || acc == libc_o::RDWR,
-            append: flags & libc_o::APPEND != 0,
-            truncate: flags & libc_o::TRUNC != 0,
-        };
-        if self.opts.writeback_cache {
-            // The kernel reads pages to fill partial writes even on
-            // write-only files, and handles O_APPEND offsets itself.
-            m.read = true;
-            m.append = false;
-        }
-        m
+        convert::open_mode(flags, self.opts.writeback_cache)
     }
-}
-
-/// open(2) flag bits (Linux, all architectures we build for).
-mod libc_o {
-    pub const ACCMODE: i32 = 0o3;
-    pub const RDONLY: i32 = 0o0;
-    pub const WRONLY: i32 = 0o1;
-    pub const RDWR: i32 = 0o2;
-    pub const EXCL: i32 = 0o200;
-    pub const TRUNC: i32 = 0o1000;
-    pub const APPEND: i32 = 0o2000;
 }
 
 impl Adapter {
@@ -861,7 +835,7 @@ impl fuser::Filesystem for Adapter {
         let ttl = self.opts.entry_ttl;
         let mut open = self.open_mode(flags);
         open.truncate = false;
-        let exclusive = flags & libc_o::EXCL != 0;
+        let exclusive = convert::exclusive(flags);
         self.spawn(Op::Create, async move {
             let made = fs.create(&c, parent.0, &name, mode, exclusive).await;
             let (a, new) = match made {
@@ -975,18 +949,10 @@ impl fuser::Filesystem for Adapter {
         mode: i32,
         reply: ReplyEmpty,
     ) {
-        const KEEP_SIZE: i32 = 0x01;
-        const PUNCH_HOLE: i32 = 0x02;
-        const ZERO_RANGE: i32 = 0x10;
-        if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) != 0 {
+        let Some(how) = convert::allocate(mode) else {
             // COLLAPSE_RANGE, INSERT_RANGE, UNSHARE_RANGE (core/src/fs/allocate.rs).
             reply.error(Errno::EOPNOTSUPP);
             return;
-        }
-        let how = Allocate {
-            keep_size: mode & KEEP_SIZE != 0,
-            punch_hole: mode & PUNCH_HOLE != 0,
-            zero_range: mode & ZERO_RANGE != 0,
         };
         let fs = Arc::clone(&self.fs);
         self.spawn(Op::Fallocate, async move {
