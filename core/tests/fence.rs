@@ -124,11 +124,20 @@ async fn stale_holder_stores_nothing(store: &Arc<dyn Store>, initial: usize) {
 
     let mut want = seed.clone();
     want.extend_from_slice(&theirs);
+    both_read_then_stop(
+        a,
+        b,
+        ino,
+        &want,
+        &format!("b's record survives, a's never lands (initial {initial})"),
+    )
+    .await;
+}
+
+/// Both clients, opening the file now, read `want`; then both stop.
+async fn both_read_then_stop(a: Client, b: Client, ino: u64, want: &[u8], why: &str) {
     for c in [&a, &b] {
-        assert!(
-            contents(c, ino).await == want,
-            "b's record survives, a's never lands (initial {initial})"
-        );
+        assert!(contents(c, ino).await == want, "{why}");
     }
     a.stop().await.expect("a stops");
     b.stop().await.expect("b stops");
@@ -264,14 +273,8 @@ async fn stale_holder_cuts_nothing(store: Arc<dyn Store>) {
 
         let mut want = seed.clone();
         want.extend_from_slice(&theirs);
-        for c in [&a, &b] {
-            assert!(
-                contents(c, ino).await == want,
-                "{cut:?}: b's record and the seed survive a's change"
-            );
-        }
-        a.stop().await.expect("a stops");
-        b.stop().await.expect("b stops");
+        let why = format!("{cut:?}: b's record and the seed survive a's change");
+        both_read_then_stop(a, b, ino, &want, &why).await;
     }
 }
 
