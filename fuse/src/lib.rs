@@ -189,7 +189,11 @@ impl fuser::Filesystem for Adapter {
             | InitFlags::FUSE_READDIRPLUS_AUTO
             | InitFlags::FUSE_PARALLEL_DIROPS
             | InitFlags::FUSE_ASYNC_READ
-            | InitFlags::FUSE_BIG_WRITES;
+            | InitFlags::FUSE_BIG_WRITES
+            // File handles: the kernel may turn one back into a file it
+            // has forgotten (NFS export, open_by_handle_at) by looking up
+            // "." in it by number.
+            | InitFlags::FUSE_EXPORT_SUPPORT;
         if self.opts.writeback_cache && !self.opts.mandatory_locks {
             want |= InitFlags::FUSE_WRITEBACK_CACHE;
         }
@@ -212,17 +216,25 @@ impl fuser::Filesystem for Adapter {
         let parent = root::inward(parent);
         let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
         let ttl = self.opts.entry_ttl;
+        let top = root::inward(INodeNo(1)).0;
+        if name == b"." || (name == b".." && parent.0 == top) {
+            // Only a file handle's decoding asks for "." (the kernel walks
+            // "." itself), in any kind of file; ".." of the mount's top is
+            // the top, as at any root.
+            self.spawn(Op::Lookup, async move {
+                match fs.lookup_by_number(parent.0).await {
+                    Ok(a) => reply.entry(&ttl, &attr(&a), GEN),
+                    Err(e) => reply.error(errno("lookup", &e)),
+                }
+            });
+            return;
+        }
         let aliases = Arc::clone(&self.aliases);
         self.spawn(Op::Lookup, async move {
             match fs.lookup_cached(&c, parent.0, &name).await {
                 Ok((a, _))
                     if a.kind == dynamofs_core::inode::FileType::Directory
-                        && aliases.looks_like_loop(
-                            parent.0,
-                            &name,
-                            a.ino,
-                            root::inward(INodeNo(1)).0,
-                        ) =>
+                        && aliases.looks_like_loop(parent.0, &name, a.ino, top) =>
                 {
                     // The kernel takes no reference to an error.
                     fs.forget(a.ino, 1).await;

@@ -91,6 +91,17 @@ impl Fs {
         Ok(self.attr_of(&node).await)
     }
 
+    /// A file by its number alone, as the kernel asks for it when it turns
+    /// a file handle back into a file (an NFS export of the mount,
+    /// open_by_handle_at) and has nothing of it cached: a lookup of "."
+    /// in the file itself. ESTALE once the file is gone. The kernel takes
+    /// a reference, as from any lookup.
+    pub async fn lookup_by_number(&self, ino: u64) -> FsResult<Attr> {
+        let a = self.getattr(ino).await?;
+        self.remember(ino);
+        Ok(a)
+    }
+
     /// Lookup for a cache with a time to live (the kernel's): a file's name
     /// from what this client read of it and its inode (a listing, a lookup,
     /// its own create) while both are younger than `attr_ttl`, with the
