@@ -84,6 +84,8 @@ pub struct Inode {
     pub xattr_count: u64,
     /// In the trash: the directory its last name was removed from.
     pub trashed_from: Option<u64>,
+    /// chattr flags (`fs::flags`: immutable, append-only).
+    pub flags: u32,
 }
 
 /// Why an inode item could not be decoded.
@@ -118,6 +120,7 @@ impl Inode {
             xattrs: BTreeMap::new(),
             xattr_count: 0,
             trashed_from: None,
+            flags: 0,
         }
     }
 
@@ -161,6 +164,9 @@ impl Inode {
         }
         if let Some(d) = self.trashed_from {
             n(attr::TRASHED_FROM, d as i64);
+        }
+        if self.flags != 0 {
+            n(attr::FLAGS, i64::from(self.flags));
         }
         if let Some(t) = &self.target {
             a.insert(attr::TARGET.into(), Value::B(t.clone()));
@@ -232,6 +238,7 @@ impl Inode {
                 .get(attr::TRASHED_FROM)
                 .and_then(Value::as_n)
                 .map(|d| d as u64),
+            flags: u32_of(attr::FLAGS, opt(attr::FLAGS)?)?,
         })
     }
 }
@@ -246,6 +253,7 @@ mod tests {
         i.xattrs.insert(b"user.a".to_vec(), b"b".to_vec());
         i.target = Some(b"x".to_vec());
         i.trashed_from = Some(9);
+        i.flags = 0x30;
         assert_eq!(Inode::from_attrs(42, &i.to_attrs()), Ok(i));
     }
 

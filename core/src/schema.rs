@@ -62,6 +62,8 @@ pub mod attr {
     pub const TRASHED_FROM: &str = "tp";
     pub const TRASHED_NAME: &str = "tn";
     pub const TRASHED_AT: &str = "tt";
+    /// chattr flags that dynamofs enforces (`fs::flags`), when any is set.
+    pub const FLAGS: &str = "fl";
 }
 
 pub fn ino_bytes(ino: u64) -> [u8; 8] {

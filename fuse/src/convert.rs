@@ -139,3 +139,56 @@ pub fn allocate(mode: i32) -> Option<Allocate> {
         zero_range: mode & ZERO_RANGE != 0,
     })
 }
+
+/// The ioctls dynamofs answers: chattr's flags (`core::fs::flags`), as
+/// flags (FS_IOC_GETFLAGS/SETFLAGS) and as the extended attributes that
+/// the kernel asks for first, to learn the old state (FS_IOC_FSGETXATTR).
+pub enum Ioctl {
+    GetFlags,
+    SetFlags(u32),
+    GetXattr,
+    SetXattr(u32),
+}
+
+/// FS_XFLAG_IMMUTABLE and FS_XFLAG_APPEND, and their FS_*_FL.
+const XFLAGS: [(u32, u32); 2] = [(0x08, 0x10), (0x10, 0x20)];
+/// struct fsxattr: xflags, extsize, nextents, projid, cowextsize, pad[8].
+pub const FSXATTR_SIZE: usize = 28;
+
+/// The ioctl `cmd` with its input, if dynamofs answers it. The flags'
+/// numbers are those of 64- and 32-bit callers (an int either way).
+pub fn ioctl(cmd: u32, input: &[u8]) -> Option<Ioctl> {
+    let word = || -> Option<u32> { Some(u32::from_ne_bytes(input.get(..4)?.try_into().ok()?)) };
+    match cmd {
+        0x8008_6601 | 0x8004_6601 => Some(Ioctl::GetFlags),
+        0x4008_6602 | 0x4004_6602 => word().map(Ioctl::SetFlags),
+        0x801C_581F => Some(Ioctl::GetXattr),
+        0x401C_5820 => word().map(Ioctl::SetXattr),
+        _ => None,
+    }
+}
+
+/// A struct fsxattr for chattr `flags`.
+pub fn fsxattr(flags: u32) -> [u8; FSXATTR_SIZE] {
+    let x = XFLAGS
+        .iter()
+        .filter(|(_, f)| flags & f != 0)
+        .fold(0u32, |x, (xf, _)| x | xf);
+    let mut out = [0u8; FSXATTR_SIZE];
+    out[..4].copy_from_slice(&x.to_ne_bytes());
+    out
+}
+
+/// chattr flags for extended flags `xflags`; None if any has none.
+pub fn flags_of_xflags(xflags: u32) -> Option<u32> {
+    let known = XFLAGS.iter().fold(0, |k, (xf, _)| k | xf);
+    if xflags & !known != 0 {
+        return None;
+    }
+    Some(
+        XFLAGS
+            .iter()
+            .filter(|(xf, _)| xflags & xf != 0)
+            .fold(0, |f, (_, fl)| f | fl),
+    )
+}

@@ -951,6 +951,53 @@ impl fuser::Filesystem for Adapter {
         });
     }
 
+    fn ioctl(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        _flags: fuser::IoctlFlags,
+        cmd: u32,
+        in_data: &[u8],
+        _out_size: u32,
+        reply: fuser::ReplyIoctl,
+    ) {
+        let ino = root::inward(ino);
+        let (fs, c) = (Arc::clone(&self.fs), caller(req));
+        tracing::debug!(ino = ino.0, cmd, len = in_data.len(), "ioctl");
+        match convert::ioctl(cmd, in_data) {
+            Some(convert::Ioctl::GetFlags) => self.spawn(Op::Ioctl, async move {
+                match fs.flags(ino.0).await {
+                    Ok(f) => reply.ioctl(0, &f.to_ne_bytes()),
+                    Err(e) => reply.error(errno("ioctl", &e)),
+                }
+            }),
+            Some(convert::Ioctl::GetXattr) => self.spawn(Op::Ioctl, async move {
+                match fs.flags(ino.0).await {
+                    Ok(f) => reply.ioctl(0, &convert::fsxattr(f)),
+                    Err(e) => reply.error(errno("ioctl", &e)),
+                }
+            }),
+            Some(convert::Ioctl::SetFlags(f)) => self.spawn(Op::Ioctl, async move {
+                match fs.set_flags(&c, ino.0, f).await {
+                    Ok(()) => reply.ioctl(0, &[]),
+                    Err(e) => reply.error(errno("ioctl", &e)),
+                }
+            }),
+            Some(convert::Ioctl::SetXattr(x)) => match convert::flags_of_xflags(x) {
+                Some(f) => self.spawn(Op::Ioctl, async move {
+                    match fs.set_flags(&c, ino.0, f).await {
+                        Ok(()) => reply.ioctl(0, &[]),
+                        Err(e) => reply.error(errno("ioctl", &e)),
+                    }
+                }),
+                // Extended flags dynamofs does not keep.
+                None => reply.error(Errno::EOPNOTSUPP),
+            },
+            None => reply.error(Errno::ENOTTY),
+        }
+    }
+
     fn fallocate(
         &self,
         _req: &Request,

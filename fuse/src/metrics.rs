@@ -61,6 +61,7 @@ ops! {
     Getlk => "getlk",
     Setlk => "setlk",
     Fallocate => "fallocate",
+    Ioctl => "ioctl",
 }
 
 /// Per kind of request: how many finished and how long each took (a

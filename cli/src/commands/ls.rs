@@ -558,6 +558,7 @@ mod tests {
             btime: 0,
             rdev: 0,
             blksize: 4096,
+            flags: 0,
         }
     }
 

@@ -105,6 +105,9 @@ pub struct Meta {
     /// Extended attributes, name and value.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub xattrs: Vec<(Bytes, Bytes)>,
+    /// chattr flags (immutable, append-only), set last by a load.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub flags: u32,
 }
 
 fn is_zero(v: &u32) -> bool {
@@ -142,6 +145,7 @@ impl Meta {
             rdev: attr.rdev,
             target: None,
             xattrs: Vec::new(),
+            flags: attr.flags,
         }
     }
 }
@@ -259,6 +263,7 @@ mod tests {
             rdev: 0,
             target: None,
             xattrs: vec![(Bytes(b"user.k".to_vec()), Bytes(vec![0xff, 0]))],
+            flags: 0x20,
         }
     }
 

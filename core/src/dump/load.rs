@@ -339,6 +339,12 @@ impl Loader<'_> {
             .setattr(&self.caller, ino, &set)
             .await
             .map_err(err)?;
+        if m.flags != 0 {
+            self.fs
+                .set_flags(&self.caller, ino, m.flags)
+                .await
+                .map_err(err)?;
+        }
         Ok(())
     }
 }

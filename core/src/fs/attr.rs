@@ -21,6 +21,8 @@ pub struct Attr {
     pub btime: i64,
     pub rdev: u32,
     pub blksize: u32,
+    /// chattr flags (`fs::flags`).
+    pub flags: u32,
 }
 
 impl Attr {

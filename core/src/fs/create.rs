@@ -295,6 +295,7 @@ impl Fs {
             if n.inode.nlink == 0 {
                 return Err(posix(Errno::ENOENT, "link to a removed file"));
             }
+            super::flags::refuse_change(&n.inode, "link")?;
             self.changed_dir(caller, parent, fresh).await?;
             let now = now_ns();
             let nlink = n.inode.nlink;

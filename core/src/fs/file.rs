@@ -291,6 +291,7 @@ impl Fs {
             mask |= perm::W;
         }
         self.check(caller, &node, mask, "open")?;
+        super::flags::refuse_open(&node.inode, &mode)?;
         let file = {
             let mut m = self
                 .files

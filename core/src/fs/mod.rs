@@ -19,6 +19,7 @@ mod create;
 mod dir;
 mod entry;
 mod file;
+pub mod flags;
 mod lookahead;
 mod node;
 mod orphan;

@@ -97,6 +97,7 @@ impl Node {
             btime: i.btime,
             rdev: i.rdev,
             blksize: block_size,
+            flags: i.flags,
         }
     }
 

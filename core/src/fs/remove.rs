@@ -112,6 +112,13 @@ impl Fs {
                 continue;
             };
             self.check_sticky(caller, d.as_ref(), &victim, "unlink")?;
+            if let Err(e) = super::flags::refuse_change(&victim.inode, "unlink") {
+                if !fresh {
+                    tries.again().await?;
+                    continue;
+                }
+                return Err(e);
+            }
             let now = now_ns();
             let mut writes = vec![
                 Write::Delete {
@@ -188,6 +195,13 @@ impl Fs {
                 continue;
             }
             self.check_sticky(caller, d.as_ref(), &victim, "rmdir")?;
+            if let Err(e) = super::flags::refuse_change(&victim.inode, "rmdir") {
+                if !fresh {
+                    tries.again().await?;
+                    continue;
+                }
+                return Err(e);
+            }
             let now = now_ns();
             let mut writes = vec![
                 Write::Delete {

@@ -193,6 +193,12 @@ impl Fs {
                 },
                 None => None,
             };
+            let flagged = std::iter::once(&src)
+                .chain(dst.as_ref())
+                .find_map(|n| super::flags::refuse_change(&n.inode, "rename").err());
+            if let Some(e) = flagged {
+                answer!(fresh, Err(e));
+            }
             if flags.exchange && dst.is_none() {
                 answer!(
                     fresh,

@@ -45,6 +45,7 @@ impl Fs {
         let mut tries = Attempts::new();
         loop {
             let node = self.node(ino, tries.fresh()).await?;
+            super::flags::refuse_setattr(&node.inode, set)?;
             let (new, changes) = self.plan_setattr(caller, &node, set)?;
             if changes.is_empty() {
                 return Ok(self.attr_of(&node).await);

@@ -42,6 +42,7 @@ impl Fs {
             _ => return Err(posix(Errno::EINVAL, "truncate a special file")),
         }
         self.check(caller, &node, perm::W, "truncate")?;
+        super::flags::refuse_change(&node.inode, "truncate")?;
         // The last block is cut from what the store holds: cached blocks of
         // an older version (another client wrote since) must not be used.
         self.blocks

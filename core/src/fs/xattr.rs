@@ -213,6 +213,7 @@ impl Fs {
                 return Ok(());
             }
             self.xattr_access(caller, &node, name, perm::W)?;
+            super::flags::refuse_change(&node.inode, "change an extended attribute")?;
             if !node.inode.xattrs.is_empty() {
                 self.move_inline(&node).await?;
                 tries.again().await?;
