@@ -6,9 +6,11 @@
 //! (`convert::errno`).
 
 mod aliases;
+mod chattr;
 mod convert;
 pub mod exposition;
 mod kernel_cache;
+mod listing;
 mod lock_owners;
 mod lockreq;
 pub mod metrics;
@@ -27,7 +29,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aliases::Aliases;
 use dynamofs_core::caller::Caller;
@@ -41,7 +43,7 @@ use fuser::{
 };
 use lock_owners::LockOwners;
 
-use convert::{attr, errno, kind, nanos, unreadable};
+use convert::{attr, errno, nanos};
 use kernel_cache::invalidate;
 use lockreq::{lock_end, lock_type, F_RDLCK, F_UNLCK, F_WRLCK, OFFSET_MAX};
 use metrics::{Op, Ops};
@@ -70,7 +72,7 @@ pub struct Adapter {
 
 type DirMap = HashMap<u64, Arc<tokio::sync::Mutex<DirHandle>>>;
 
-const GEN: Generation = Generation(0);
+pub(crate) const GEN: Generation = Generation(0);
 
 /// The caller of a request. The kernel applied the umask already and
 /// checked permissions (default_permissions), so core does not.
@@ -635,38 +637,17 @@ impl fuser::Filesystem for Adapter {
         dir_ino: INodeNo,
         fh: FileHandle,
         offset: u64,
-        mut reply: ReplyDirectory,
+        reply: ReplyDirectory,
     ) {
         let fs = Arc::clone(&self.fs);
         let Some(dir) = self.dir(fh) else {
             reply.error(Errno::EBADF);
             return;
         };
-        self.spawn(Op::Readdir, async move {
-            let mut h = dir.lock().await;
-            let mut off = offset;
-            loop {
-                let page = match fs.readdir(&mut h, off, 256).await {
-                    Ok(p) => p,
-                    Err(e) => return reply.error(errno("readdir", &e)),
-                };
-                if page.is_empty() {
-                    break;
-                }
-                for (next, e) in page {
-                    if reply.add(
-                        root::listed(dir_ino, &e.name, e.ino),
-                        next,
-                        kind(e.kind),
-                        OsStr::from_bytes(&e.name),
-                    ) {
-                        return reply.ok();
-                    }
-                    off = next;
-                }
-            }
-            reply.ok()
-        });
+        self.spawn(
+            Op::Readdir,
+            listing::readdir(fs, dir, dir_ino, offset, reply),
+        );
     }
 
     fn readdirplus(
@@ -675,7 +656,7 @@ impl fuser::Filesystem for Adapter {
         dir_ino: INodeNo,
         fh: FileHandle,
         offset: u64,
-        mut reply: ReplyDirectoryPlus,
+        reply: ReplyDirectoryPlus,
     ) {
         let fs = Arc::clone(&self.fs);
         let ttl = self.opts.entry_ttl;
@@ -684,46 +665,10 @@ impl fuser::Filesystem for Adapter {
             return;
         };
         let aliases = Arc::clone(&self.aliases);
-        let listed_in = root::inward(dir_ino).0;
-        self.spawn(Op::Readdirplus, async move {
-            let mut h = dir.lock().await;
-            let mut off = offset;
-            loop {
-                let page = match fs.readdirplus(&mut h, off, 100).await {
-                    Ok(p) => p,
-                    Err(e) => return reply.error(errno("readdirplus", &e)),
-                };
-                if page.is_empty() {
-                    break;
-                }
-                for (next, e, a, left) in page {
-                    let (a, ttl) = match a {
-                        Some(a) => (attr(&a), left.min(ttl)),
-                        None => (unreadable(e.ino, e.kind), Duration::ZERO),
-                    };
-                    if a.kind == fuser::FileType::Directory && e.name != b"." && e.name != b".." {
-                        aliases.saw(listed_in, &e.name, e.ino);
-                    }
-                    if reply.add(
-                        root::listed(dir_ino, &e.name, e.ino),
-                        next,
-                        OsStr::from_bytes(&e.name),
-                        &ttl,
-                        &a,
-                        GEN,
-                    ) {
-                        // The kernel took no reference to entries that did
-                        // not fit.
-                        if e.name != b"." && e.name != b".." {
-                            fs.forget(e.ino, 1).await;
-                        }
-                        return reply.ok();
-                    }
-                    off = next;
-                }
-            }
-            reply.ok()
-        });
+        self.spawn(
+            Op::Readdirplus,
+            listing::readdirplus(fs, aliases, dir, dir_ino, offset, ttl, reply),
+        );
     }
 
     fn releasedir(
@@ -963,39 +908,18 @@ impl fuser::Filesystem for Adapter {
         reply: fuser::ReplyIoctl,
     ) {
         let ino = root::inward(ino);
-        let (fs, c) = (Arc::clone(&self.fs), caller(req));
         tracing::debug!(ino = ino.0, cmd, len = in_data.len(), "ioctl");
-        match convert::ioctl(cmd, in_data) {
-            Some(convert::Ioctl::GetFlags) => self.spawn(Op::Ioctl, async move {
-                match fs.flags(ino.0).await {
-                    Ok(f) => reply.ioctl(0, &f.to_ne_bytes()),
-                    Err(e) => reply.error(errno("ioctl", &e)),
-                }
-            }),
-            Some(convert::Ioctl::GetXattr) => self.spawn(Op::Ioctl, async move {
-                match fs.flags(ino.0).await {
-                    Ok(f) => reply.ioctl(0, &convert::fsxattr(f)),
-                    Err(e) => reply.error(errno("ioctl", &e)),
-                }
-            }),
-            Some(convert::Ioctl::SetFlags(f)) => self.spawn(Op::Ioctl, async move {
-                match fs.set_flags(&c, ino.0, f).await {
-                    Ok(()) => reply.ioctl(0, &[]),
-                    Err(e) => reply.error(errno("ioctl", &e)),
-                }
-            }),
-            Some(convert::Ioctl::SetXattr(x)) => match convert::flags_of_xflags(x) {
-                Some(f) => self.spawn(Op::Ioctl, async move {
-                    match fs.set_flags(&c, ino.0, f).await {
-                        Ok(()) => reply.ioctl(0, &[]),
-                        Err(e) => reply.error(errno("ioctl", &e)),
-                    }
-                }),
-                // Extended flags dynamofs does not keep.
-                None => reply.error(Errno::EOPNOTSUPP),
-            },
-            None => reply.error(Errno::ENOTTY),
-        }
+        let Some(asked) = chattr::Ioctl::decode(cmd, in_data) else {
+            reply.error(Errno::ENOTTY);
+            return;
+        };
+        let (fs, c) = (Arc::clone(&self.fs), caller(req));
+        self.spawn(Op::Ioctl, async move {
+            match chattr::answer(&fs, &c, ino.0, asked).await {
+                Ok(out) => reply.ioctl(0, &out),
+                Err(e) => reply.error(e),
+            }
+        });
     }
 
     fn fallocate(
