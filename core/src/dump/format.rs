@@ -293,7 +293,7 @@ mod tests {
             .collect();
         assert_eq!(
             lines[0],
-            r#"{"t":"node","parent":1,"name":"café","id":7,"kind":"file","perm":2541,"uid":1000,"gid":100,"nlink":2,"size":3,"atime":1,"mtime":2,"ctime":3,"xattrs":[["user.k",{"b64":"/wA="}]]}"#
+            r#"{"t":"node","parent":1,"name":"café","id":7,"kind":"file","perm":2541,"uid":1000,"gid":100,"nlink":2,"size":3,"atime":1,"mtime":2,"ctime":3,"xattrs":[["user.k",{"b64":"/wA="}]],"flags":32}"#
         );
         assert_eq!(
             lines[1],
