@@ -129,7 +129,7 @@ const RA_MAX_BYTES: u64 = 8 << 20;
 const RA_BATCH_BYTES: u64 = 1 << 20;
 /// Bytes of blocks asked for in one BatchGetItem: DynamoDB answers at most
 /// 16 MB per request and returns the rest as unprocessed keys.
-pub(super) const BATCH_GET_BYTES: u64 = 12 << 20;
+const BATCH_GET_BYTES: u64 = 12 << 20;
 
 #[derive(Clone)]
 pub(super) struct Handle {
@@ -554,19 +554,31 @@ async fn fetch_into(
     keys: &[(u64, u64, u64)],
     block_size: u32,
 ) -> FsResult<()> {
-    let per_request = ((BATCH_GET_BYTES / block_size as u64) as usize).max(1);
-    for chunk in keys.chunks(per_request) {
-        let store_keys: Vec<Key> = chunk.iter().map(|k| block_key(k.0, k.1, k.2)).collect();
-        let items = store.batch_get(Table::Blocks, &store_keys, true).await?;
-        for (k, item) in chunk.iter().zip(items) {
-            let data = match item {
-                Some(item) => block::decode(&item, block_size)?,
-                None => Vec::new(),
-            };
-            cache.put(*k, Arc::new(data));
-        }
+    for (k, data) in keys.iter().zip(read_stored(store, keys, block_size).await?) {
+        cache.put(*k, Arc::new(data));
     }
     Ok(())
+}
+
+/// Blocks as the store holds them now, in the order of `keys` (a hole is
+/// an empty block), in batch reads of 100 blocks or 12 MiB.
+pub(super) async fn read_stored(
+    store: &dyn Store,
+    keys: &[(u64, u64, u64)],
+    block_size: u32,
+) -> FsResult<Vec<Vec<u8>>> {
+    let per_request = ((BATCH_GET_BYTES / block_size as u64) as usize).max(1);
+    let mut out = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(per_request) {
+        let store_keys: Vec<Key> = chunk.iter().map(|k| block_key(k.0, k.1, k.2)).collect();
+        for item in store.batch_get(Table::Blocks, &store_keys, true).await? {
+            out.push(match item {
+                Some(item) => block::decode(&item, block_size)?,
+                None => Vec::new(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 pub(super) fn version_of(i: &crate::inode::Inode) -> Version {

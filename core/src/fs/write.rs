@@ -19,13 +19,13 @@ use tokio::task::JoinSet;
 use crate::error::{posix, Errno, FsError, FsResult};
 use crate::schema::attr;
 use crate::store::{
-    Change, CmpOp, Cond, Key, Store, StoreError, Table, Token, Value, Write, MAX_TRANSACTION_ITEMS,
+    Change, CmpOp, Cond, Store, StoreError, Table, Token, Value, Write, MAX_TRANSACTION_ITEMS,
 };
 use crate::superblock::now_ns;
 
 use super::block::{self, block_key};
 use super::blockcache::Version;
-use super::file::{generation_is, OpenFile, BATCH_GET_BYTES, MAX_FILE_SIZE, PARALLEL_WRITES};
+use super::file::{generation_is, read_stored, OpenFile, MAX_FILE_SIZE, PARALLEL_WRITES};
 use super::txn::Attempts;
 use super::Fs;
 
@@ -266,7 +266,7 @@ impl Fs {
     }
 
     /// Lay the bytes written here over the stored copies of the blocks
-    /// that held other writers' bytes (one batch read per 12 MiB), so that
+    /// that held other writers' bytes (`read_stored`), so that
     /// the flush puts back none of their old bytes, nor zeros where they
     /// extended a block.
     async fn merge_patches(
@@ -274,28 +274,17 @@ impl Fs {
         f: &mut OpenFile,
         blocks: &mut BTreeMap<u64, Vec<u8>>,
     ) -> FsResult<()> {
-        let idx: Vec<u64> = f
+        let keys: Vec<(u64, u64, u64)> = f
             .patches
             .blocks()
             .into_iter()
             .filter(|i| blocks.contains_key(i))
+            .map(|i| (f.ino, f.generation, i))
             .collect();
-        let bs = self.sb.block_size;
-        let per_request = ((BATCH_GET_BYTES / u64::from(bs)) as usize).max(1);
-        for chunk in idx.chunks(per_request) {
-            let keys: Vec<Key> = chunk
-                .iter()
-                .map(|i| block_key(f.ino, f.generation, *i))
-                .collect();
-            let items = self.store.batch_get(Table::Blocks, &keys, true).await?;
-            for (i, item) in chunk.iter().zip(items) {
-                let fresh = match item {
-                    Some(item) => block::decode(&item, bs)?,
-                    None => Vec::new(),
-                };
-                if let Some(ours) = blocks.get_mut(i) {
-                    *ours = f.patches.merge(*i, &fresh, ours);
-                }
+        let stored = read_stored(self.store.as_ref(), &keys, self.sb.block_size).await?;
+        for (k, fresh) in keys.iter().zip(stored) {
+            if let Some(ours) = blocks.get_mut(&k.2) {
+                *ours = f.patches.merge(k.2, &fresh, ours);
             }
         }
         f.patches.clear();
