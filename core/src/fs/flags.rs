@@ -106,7 +106,7 @@ impl Fs {
         if node.inode.flags == flags {
             return Ok(());
         }
-        if caller.uid != 0 {
+        if !caller.is_root() {
             return Err(posix(
                 Errno::EPERM,
                 "only root may set or clear immutable and append-only",
