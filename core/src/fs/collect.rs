@@ -36,6 +36,37 @@ use super::orphan::{
 /// How often pending jobs are checked against the sessions.
 const RECHECK: Duration = Duration::from_secs(1);
 
+/// Jobs are collected once they stop arriving for this long, so that a
+/// burst (rm -rf) is collected in full batches, with one listing of the
+/// sessions per batch rather than per file...
+const QUIET: Duration = Duration::from_secs(1);
+/// ...or once this many wait (a full batch read of inode items)...
+const FULL_BATCH: usize = 100;
+/// ...or once the oldest has waited this long.
+const HOLD: Duration = Duration::from_secs(5);
+
+/// When the jobs taken since the last step are due.
+#[derive(Default)]
+struct Burst {
+    first: Option<tokio::time::Instant>,
+    last: Option<tokio::time::Instant>,
+}
+
+impl Burst {
+    fn arrived(&mut self, now: tokio::time::Instant) {
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+    }
+
+    fn due(&self, waiting: usize) -> Option<tokio::time::Instant> {
+        let (first, last) = (self.first?, self.last?);
+        if waiting >= FULL_BATCH {
+            return Some(first);
+        }
+        Some((last + QUIET).min(first + HOLD))
+    }
+}
+
 pub(super) enum Job {
     /// An orphan: its items and data.
     Orphan(u64),
@@ -112,19 +143,20 @@ pub(super) fn start(
 impl Collector {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Job>) {
         let mut next_sweep = tokio::time::Instant::now();
-        // Jobs that arrive within a RECHECK of the last step wait for the
-        // next one, so a burst (rm -rf) is collected in batches, with one
-        // listing of the sessions per batch rather than per file.
-        let mut next_step = tokio::time::Instant::now();
+        let mut next_recheck = tokio::time::Instant::now();
+        let mut burst = Burst::default();
         loop {
-            let busy = !self.pending.is_empty() || !self.fresh.is_empty();
-            let wait = if busy || !self.directories.is_empty() {
-                next_step.saturating_duration_since(tokio::time::Instant::now())
-            } else if self.session.is_some() {
-                next_sweep.saturating_duration_since(tokio::time::Instant::now())
-            } else {
-                Duration::from_secs(3600)
-            };
+            let now = tokio::time::Instant::now();
+            let mut due = burst.due(self.fresh.len() + self.directories.len());
+            if !self.pending.is_empty() {
+                due = Some(due.map_or(next_recheck, |d| d.min(next_recheck)));
+            }
+            let wait = match (due, &self.session) {
+                (Some(d), _) => d.min(next_sweep),
+                (None, Some(_)) => next_sweep,
+                (None, None) => now + Duration::from_secs(3600),
+            }
+            .saturating_duration_since(now);
             let first = tokio::select! {
                 j = rx.recv() => match j {
                     Some(j) => Some(j),
@@ -136,41 +168,51 @@ impl Collector {
             while let Ok(j) = rx.try_recv() {
                 jobs.push(j);
             }
+            let now = tokio::time::Instant::now();
             let mut flushes = Vec::new();
             for j in jobs {
                 match j {
-                    Job::Orphan(ino) => self.fresh.push((What::Orphan(ino), 0, false)),
-                    Job::Directory(ino) => self.directories.push(ino),
+                    Job::Orphan(ino) => {
+                        burst.arrived(now);
+                        self.fresh.push((What::Orphan(ino), 0, false))
+                    }
+                    Job::Directory(ino) => {
+                        burst.arrived(now);
+                        self.directories.push(ino)
+                    }
                     Job::Generation {
                         ino,
                         generation,
                         blocks,
                         own,
-                    } => self
-                        .fresh
-                        .push((What::Generation(ino, generation), blocks, own)),
+                    } => {
+                        burst.arrived(now);
+                        self.fresh
+                            .push((What::Generation(ino, generation), blocks, own))
+                    }
                     Job::Attach(s) => self.session = Some(s),
                     Job::Flush(done) => flushes.push(done),
                 }
             }
             if let Some(s) = &self.session {
-                if tokio::time::Instant::now() >= next_sweep {
-                    next_sweep = tokio::time::Instant::now() + (s.ttl() / 3).max(RECHECK);
+                if now >= next_sweep {
+                    next_sweep = now + (s.ttl() / 3).max(RECHECK);
                     let found = self.sweep_once().await;
+                    if !found.is_empty() {
+                        burst.arrived(now);
+                    }
                     self.fresh.extend(found);
                 }
             }
-            let now = tokio::time::Instant::now();
-            if now >= next_step || !flushes.is_empty() {
-                if !self.directories.is_empty() {
-                    let dirs = std::mem::take(&mut self.directories);
-                    self.collect_orphans(&dirs).await;
-                }
-                if !self.fresh.is_empty() || !self.pending.is_empty() {
-                    let fresh = std::mem::take(&mut self.fresh);
-                    self.step(fresh).await;
-                }
-                next_step = now + RECHECK;
+            let waiting = self.fresh.len() + self.directories.len();
+            let fresh_due = burst.due(waiting).is_some_and(|d| now >= d);
+            let recheck_due = !self.pending.is_empty() && now >= next_recheck;
+            if fresh_due || recheck_due || !flushes.is_empty() {
+                let fresh = std::mem::take(&mut self.fresh);
+                let dirs = std::mem::take(&mut self.directories);
+                self.step(fresh, dirs).await;
+                burst = Burst::default();
+                next_recheck = now + RECHECK;
             }
             for done in flushes {
                 let _ = done.send(());
@@ -185,12 +227,18 @@ impl Collector {
         }
     }
 
-    /// Take new jobs, and collect every pending one that is safe now.
-    async fn step(&mut self, fresh: Vec<(What, u64, bool)>) {
+    /// Take new jobs, and collect every pending one that is safe now, with
+    /// the removed directories `dirs` in the same batch.
+    async fn step(&mut self, fresh: Vec<(What, u64, bool)>, dirs: Vec<u64>) {
+        if fresh.is_empty() && self.pending.is_empty() {
+            self.collect_orphans(&dirs).await;
+            return;
+        }
         let sessions = match Session::list(self.store.as_ref()).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!("collector: listing sessions failed: {e}; trying again later");
+                self.collect_orphans(&dirs).await;
                 for (what, blocks, own) in fresh {
                     self.pending.entry(what).or_insert(Pending {
                         blocks,
@@ -222,7 +270,7 @@ impl Collector {
             .filter(|(what, p)| self.safe(**what, p, &live))
             .map(|(what, _)| *what)
             .collect();
-        let mut orphans = Vec::new();
+        let mut orphans = dirs;
         for what in ready {
             let Some(p) = self.pending.remove(&what) else {
                 continue;
