@@ -181,8 +181,8 @@ for i in range(n):
     );
 }
 
-/// `ls -l` of a directory: a listing page and batch reads of the entries'
-/// attributes, not a request per entry; then the same when the listing
+/// `ls -l` of a directory (some files with ACLs): a listing page and batch
+/// reads of the entries' attributes, not a request per entry; then the same when the listing
 /// outlasts the attribute timeout (as `ls -l` of a large directory does:
 /// every name first, then an lstat of each by path).
 fn listing(kind: Kind) {
@@ -196,6 +196,9 @@ fn listing(kind: Kind) {
         for i in 0..upto {
             fs::write(d.join(format!("f{i:05}")), b"x").expect("write");
         }
+        // One file in ten with an ACL: ls asks every file for one, and the
+        // answer comes with the attributes the listing read.
+        sh(&format!("cd {} && setfacl -m u:1000:r f*0", d.display()));
     }
     drop(fill);
     check(

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::acl::Acl;
 use crate::schema::{attr, inode_p, INODE_ATTRS_S};
 use crate::store::{Attrs, Key, Value};
 
@@ -86,6 +87,9 @@ pub struct Inode {
     pub trashed_from: Option<u64>,
     /// chattr flags (`fs::flags`: immutable, append-only).
     pub flags: u32,
+    /// Access ACL beyond the mode bits, and a directory's default ACL.
+    pub acl: Option<Acl>,
+    pub default_acl: Option<Acl>,
 }
 
 /// Why an inode item could not be decoded.
@@ -121,6 +125,8 @@ impl Inode {
             xattr_count: 0,
             trashed_from: None,
             flags: 0,
+            acl: None,
+            default_acl: None,
         }
     }
 
@@ -171,6 +177,14 @@ impl Inode {
         if let Some(t) = &self.target {
             a.insert(attr::TARGET.into(), Value::B(t.clone()));
         }
+        for (k, acl) in [
+            (attr::ACL, &self.acl),
+            (attr::DEFAULT_ACL, &self.default_acl),
+        ] {
+            if let Some(acl) = acl {
+                a.insert(k.into(), Value::B(acl.encode()));
+            }
+        }
         if !self.xattrs.is_empty() {
             if let Ok(x) = postcard::to_allocvec(&self.xattrs) {
                 a.insert(attr::XATTRS.into(), Value::B(x));
@@ -217,6 +231,11 @@ impl Inode {
             Some(_) => return Err(err("attribute `x` is not binary".into())),
             None => BTreeMap::new(),
         };
+        let acl = |k: &str| match a.get(k) {
+            Some(Value::B(b)) => Acl::decode(b).map_err(|e| err(format!("attribute `{k}`: {e}"))),
+            Some(_) => Err(err(format!("attribute `{k}` is not binary"))),
+            None => Ok(None),
+        };
         Ok(Inode {
             ino,
             mode,
@@ -239,6 +258,8 @@ impl Inode {
                 .and_then(Value::as_n)
                 .map(|d| d as u64),
             flags: u32_of(attr::FLAGS, opt(attr::FLAGS)?)?,
+            acl: acl(attr::ACL)?,
+            default_acl: acl(attr::DEFAULT_ACL)?,
         })
     }
 }
@@ -254,6 +275,11 @@ mod tests {
         i.target = Some(b"x".to_vec());
         i.trashed_from = Some(9);
         i.flags = 0x30;
+        // u::rw-, g::r--, o::---
+        let ent = |tag: u8, perm: u8| [tag, 0, perm, 0, 0xff, 0xff, 0xff, 0xff];
+        let acl = [&[2, 0, 0, 0][..], &ent(1, 6), &ent(4, 4), &ent(0x20, 0)].concat();
+        i.default_acl = Acl::decode(&acl).expect("valid");
+        assert!(i.default_acl.is_some());
         assert_eq!(Inode::from_attrs(42, &i.to_attrs()), Ok(i));
     }
 

@@ -3,6 +3,7 @@
 //! Knows nothing of FUSE or of the command line: the `fuse` crate and the
 //! `dynamofs` binary are thin layers over this crate.
 
+pub mod acl;
 pub mod caller;
 pub mod check;
 pub mod client;

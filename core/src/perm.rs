@@ -20,6 +20,9 @@ pub fn allows(caller: &Caller, node: &Inode, mask: u32) -> bool {
         // someone may execute (directories are always searchable).
         return mask & X == 0 || node.is_dir() || node.mode & 0o111 != 0;
     }
+    if let Some(acl) = &node.acl {
+        return acl.allows(caller, node.uid, node.gid, mask);
+    }
     let bits = if caller.uid == node.uid {
         (node.mode >> 6) & 7
     } else if caller.in_group(node.gid) {

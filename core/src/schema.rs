@@ -64,6 +64,10 @@ pub mod attr {
     pub const TRASHED_AT: &str = "tt";
     /// chattr flags that dynamofs enforces (`fs::flags`), when any is set.
     pub const FLAGS: &str = "fl";
+    /// POSIX ACLs (`crate::acl`), in the bytes Linux passes them in, when
+    /// the mode bits do not say all of it; the default ACL of a directory.
+    pub const ACL: &str = "aa";
+    pub const DEFAULT_ACL: &str = "ad";
 }
 
 pub fn ino_bytes(ino: u64) -> [u8; 8] {

@@ -74,8 +74,8 @@ type DirMap = HashMap<u64, Arc<tokio::sync::Mutex<DirHandle>>>;
 
 pub(crate) const GEN: Generation = Generation(0);
 
-/// The caller of a request. The kernel applied the umask already and
-/// checked permissions (default_permissions), so core does not.
+/// The caller of a request. The kernel checked permissions
+/// (default_permissions, with the ACLs), so core does not.
 fn caller(req: &Request) -> Caller {
     Caller {
         uid: req.uid(),
@@ -83,6 +83,35 @@ fn caller(req: &Request) -> Caller {
         groups: Vec::new(),
         pid: req.pid(),
         umask: 0,
+    }
+}
+
+/// The caller of a create: with ACLs the kernel leaves the umask to the
+/// file system (FUSE_DONT_MASK), which applies it only where the directory
+/// has no default ACL.
+fn creator(req: &Request, umask: u32) -> Caller {
+    Caller {
+        umask,
+        ..caller(req)
+    }
+}
+
+/// The caller with its supplementary groups, read from /proc: only an ACL
+/// change asks (a non-member's drops setgid), and FUSE does not carry them.
+fn caller_with_groups(req: &Request) -> Caller {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", req.pid())).unwrap_or_default();
+    let groups = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Groups:"))
+        .map(|g| {
+            g.split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    Caller {
+        groups,
+        ..caller(req)
     }
 }
 
@@ -195,7 +224,12 @@ impl fuser::Filesystem for Adapter {
             // File handles: the kernel may turn one back into a file it
             // has forgotten (NFS export, open_by_handle_at) by looking up
             // "." in it by number.
-            | InitFlags::FUSE_EXPORT_SUPPORT;
+            | InitFlags::FUSE_EXPORT_SUPPORT
+            // POSIX ACLs: the kernel checks them (it asks for them through
+            // getxattr, answered from the attribute cache) and leaves the
+            // umask to us, since a default ACL replaces it.
+            | InitFlags::FUSE_POSIX_ACL
+            | InitFlags::FUSE_DONT_MASK;
         if self.opts.writeback_cache && !self.opts.mandatory_locks {
             want |= InitFlags::FUSE_WRITEBACK_CACHE;
         }
@@ -333,12 +367,16 @@ impl fuser::Filesystem for Adapter {
         parent: INodeNo,
         name: &OsStr,
         mode: u32,
-        _umask: u32,
+        umask: u32,
         rdev: u32,
         reply: ReplyEntry,
     ) {
         let parent = root::inward(parent);
-        let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
+        let (fs, c, name) = (
+            Arc::clone(&self.fs),
+            creator(req, umask),
+            name.as_bytes().to_vec(),
+        );
         entry_reply!(
             self,
             reply,
@@ -353,11 +391,15 @@ impl fuser::Filesystem for Adapter {
         parent: INodeNo,
         name: &OsStr,
         mode: u32,
-        _umask: u32,
+        umask: u32,
         reply: ReplyEntry,
     ) {
         let parent = root::inward(parent);
-        let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
+        let (fs, c, name) = (
+            Arc::clone(&self.fs),
+            creator(req, umask),
+            name.as_bytes().to_vec(),
+        );
         let aliases = Arc::clone(&self.aliases);
         entry_reply!(self, reply, Mkdir, async {
             let a = fs.mkdir(&c, parent.0, &name, mode).await?;
@@ -712,7 +754,13 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyEmpty,
     ) {
         let ino = root::inward(ino);
-        let (fs, c) = (Arc::clone(&self.fs), caller(req));
+        let acl = name.as_bytes().starts_with(b"system.posix_acl_");
+        let c = if acl {
+            caller_with_groups(req)
+        } else {
+            caller(req)
+        };
+        let fs = Arc::clone(&self.fs);
         let (name, value) = (name.as_bytes().to_vec(), value.to_vec());
         // XATTR_CREATE = 1, XATTR_REPLACE = 2.
         let flags = XattrFlags {
@@ -783,12 +831,16 @@ impl fuser::Filesystem for Adapter {
         parent: INodeNo,
         name: &OsStr,
         mode: u32,
-        _umask: u32,
+        umask: u32,
         flags: i32,
         reply: ReplyCreate,
     ) {
         let parent = root::inward(parent);
-        let (fs, c, name) = (Arc::clone(&self.fs), caller(req), name.as_bytes().to_vec());
+        let (fs, c, name) = (
+            Arc::clone(&self.fs),
+            creator(req, umask),
+            name.as_bytes().to_vec(),
+        );
         let ttl = self.opts.entry_ttl;
         let mut open = self.open_mode(flags);
         open.truncate = false;

@@ -90,11 +90,15 @@ impl Fs {
                 return Err(posix(Errno::ENOENT, "directory was removed"));
             }
             let now = now_ns();
+            let ino = new_ino();
+            let mut inode = Inode::new(ino, kind.bits(), caller.uid, 0, now);
             // Symlinks are always 0777; the umask does not apply to them.
-            let mut bits = match kind {
+            let mode = match kind {
                 FileType::Symlink => 0o777,
-                _ => spec.mode & 0o7777 & !caller.umask,
+                _ => spec.mode,
             };
+            super::acl::inherit(&d.inode, kind, mode, caller.umask, &mut inode);
+            let mut bits = inode.mode & 0o7777;
             let gid = if d.inode.mode & S_ISGID != 0 {
                 // setgid directory: new entries take its group, and new
                 // directories inherit the bit.
@@ -113,8 +117,8 @@ impl Fs {
             {
                 bits &= !S_ISGID;
             }
-            let ino = new_ino();
-            let mut inode = Inode::new(ino, kind.bits() | bits, caller.uid, gid, now);
+            inode.mode = kind.bits() | bits;
+            inode.gid = gid;
             inode.rdev = spec.rdev;
             inode.target = spec.target.map(<[u8]>::to_vec);
             let dir = kind == FileType::Directory;

@@ -6,6 +6,7 @@
 //! what the kernel has just looked up, and every plan carries conditions on
 //! what it assumed, so a stale cache costs a retry, never a wrong result.
 
+mod acl;
 mod allocate;
 mod atime;
 mod attr;

@@ -83,7 +83,9 @@ impl Fs {
         before.apply(&mut node.inode);
         let (new, _) = self.plan_setattr(caller, &node, set)?;
         let (o, n) = (&node.inode, &new.inode);
-        let narrows = o.uid != n.uid || o.gid != n.gid || (o.mode & !n.mode) & 0o7777 != 0;
+        // An ACL's entries follow a chmod in the same write.
+        let narrows =
+            o.uid != n.uid || o.gid != n.gid || (o.mode & !n.mode) & 0o7777 != 0 || o.acl != n.acl;
         if narrows {
             self.flush_locked(&mut f).await?;
             return Ok(None);
@@ -120,6 +122,9 @@ impl Fs {
                 bits &= !S_ISGID;
             }
             i.mode = (i.mode & crate::inode::S_IFMT) | bits;
+            if let Some(acl) = &mut i.acl {
+                acl.chmod(bits);
+            }
         }
         if set.uid.is_some() || set.gid.is_some() {
             let uid = set.uid.unwrap_or(i.uid);
@@ -180,6 +185,9 @@ impl Fs {
         num(attr::GID, o.gid as i64, i.gid as i64);
         num(attr::ATIME, o.atime, i.atime);
         num(attr::MTIME, o.mtime, i.mtime);
+        if let (Some(new), true) = (&i.acl, o.acl != i.acl) {
+            changes.push(Change::set(attr::ACL, Value::B(new.encode())));
+        }
         if !changes.is_empty() || set.ctime.is_some() || !set.is_empty() {
             changes.push(Change::set(attr::CTIME, Value::N(ctime)));
         }

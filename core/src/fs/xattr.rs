@@ -36,11 +36,8 @@ fn check_name(name: &[u8]) -> FsResult<()> {
     if name.is_empty() || name.len() > XATTR_NAME_MAX {
         return Err(posix(Errno::ERANGE, "extended attribute name length"));
     }
-    // POSIX ACLs are not supported: refusing them makes tools such as
-    // `cp -a` fall back to chmod, instead of storing an ACL that the
-    // permission bits would not reflect.
-    if name.starts_with(b"system.posix_acl_") {
-        return Err(posix(Errno::EOPNOTSUPP, "POSIX ACLs are not supported"));
+    if name.starts_with(b"system.posix_acl_") && !super::acl::is_acl(name) {
+        return Err(posix(Errno::EOPNOTSUPP, "unknown POSIX ACL attribute"));
     }
     let known = [&b"user."[..], b"trusted.", b"security.", b"system."];
     if !known
@@ -83,6 +80,9 @@ impl Fs {
         check_name(name)?;
         let n = self.node(ino, false).await?;
         self.xattr_access(caller, &n, name, perm::R)?;
+        if super::acl::is_acl(name) {
+            return super::acl::get(&n.inode, name);
+        }
         if let Some(v) = n.inode.xattrs.get(name) {
             return Ok(v.clone());
         }
@@ -107,6 +107,7 @@ impl Fs {
     pub async fn listxattr(&self, ino: u64) -> FsResult<Vec<Vec<u8>>> {
         let n = self.node(ino, false).await?;
         let mut names: Vec<Vec<u8>> = n.inode.xattrs.keys().cloned().collect();
+        names.extend(super::acl::names(&n.inode));
         if n.inode.xattr_count > 0 {
             let mut q = Query::new(Table::Meta, inode_p(ino), Range::Prefix(vec![XATTR_TAG]));
             loop {
@@ -135,6 +136,10 @@ impl Fs {
         check_name(name)?;
         if value.len() > XATTR_SIZE_MAX {
             return Err(posix(Errno::E2BIG, "extended attribute value too large"));
+        }
+        if super::acl::is_acl(name) {
+            let value = (!value.is_empty()).then_some(value);
+            return self.set_acl(caller, ino, name, value).await;
         }
         let mut attrs = Attrs::new();
         attrs.insert(XATTR_VALUE.into(), Value::B(value.to_vec()));
@@ -172,6 +177,9 @@ impl Fs {
     pub async fn removexattr(&self, caller: &Caller, ino: u64, name: &[u8]) -> FsResult<()> {
         self.writable()?;
         check_name(name)?;
+        if super::acl::is_acl(name) {
+            return self.set_acl(caller, ino, name, None).await;
+        }
         self.change_xattr(caller, ino, name, |_, _| {
             let del = Write::Delete {
                 table: Table::Meta,
