@@ -113,6 +113,29 @@ fn default_acls_are_inherited(kind: Kind) {
     assert!(!err.is_empty());
 }
 
+/// tar --acls and cp -a on a new file: create, write, fchmod (which waits
+/// for the close), then the ACL; the close must not put back the mode the
+/// ACL replaced.
+fn an_acl_after_a_waiting_chmod_keeps_its_mode(kind: Kind) {
+    let store = Store::new(kind);
+    let m = shared_mount(&store);
+    let f = m.path("f");
+    let script = r#"
+import os, struct, sys
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o600)
+os.write(fd, b"data")
+os.fchmod(fd, 0o640)
+ent = lambda tag, perm, id=0xffffffff: struct.pack("<HHI", tag, perm, id)
+acl = struct.pack("<I", 2) + ent(1, 6) + ent(2, 6, 1000) + ent(4, 4) + ent(0x10, 6) + ent(0x20, 0)
+os.setxattr(fd, "system.posix_acl_access", acl)
+os.close(fd)
+"#;
+    common::python(script, &[f.as_os_str()]);
+    assert_eq!(mode_of(&f), "-rw-rw----");
+    assert!(sh(&format!("getfacl -cn {}", f.display())).contains("mask::rw-"));
+    assert_eq!(sh(&as_user(1000, &format!("cat {}", f.display()))), "data");
+}
+
 /// A dump names the ACLs with the other attributes; a load sets them.
 fn dump_and_load_keep_acls(kind: Kind) {
     let from = Store::new(kind);
@@ -140,5 +163,6 @@ fn dump_and_load_keep_acls(kind: Kind) {
 common::both!(
     acls_grant_and_deny_in_every_mount,
     default_acls_are_inherited,
+    an_acl_after_a_waiting_chmod_keeps_its_mode,
     dump_and_load_keep_acls
 );

@@ -72,6 +72,14 @@ impl Fs {
             None => None,
         };
         let access = name == acl::ACCESS;
+        // A chmod waiting for the close of a file this client created
+        // would land after this change and undo the mode it sets.
+        if let Some(file) = self.open_file_of(ino) {
+            let mut f = file.lock().await;
+            if f.pending.is_some() {
+                self.flush_locked(&mut f).await?;
+            }
+        }
         let mut tries = Attempts::new();
         // The ctime of the last attempt: its condition failing may hide
         // that it landed (a lost response), which is then the answer.
