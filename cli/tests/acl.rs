@@ -146,12 +146,7 @@ fn dump_and_load_keep_acls(kind: Kind) {
             m.dir.display()
         ));
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("fs.dump");
-    let file = file.to_str().expect("utf-8 path");
-    common::ok(&common::dynamofs(&from, &["dump", &from.source, file]));
-    let to = Store::new(kind);
-    common::ok(&common::dynamofs(&to, &["load", &to.source, file]));
+    let to = common::dumped_and_loaded(&from, kind);
     let m = Mount::new(&to, &[]);
     let f = sh(&format!("getfacl -cn {}", m.path("d/f").display()));
     assert!(f.contains("user:1000:rw-"), "{f}");

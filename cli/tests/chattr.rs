@@ -70,12 +70,7 @@ fn dump_and_load_keep_the_flags(kind: Kind) {
         sh(&format!("chattr +i {}", m.path("frozen").display()));
         sh(&format!("chattr +a {}", m.path("log").display()));
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("fs.dump");
-    let file = file.to_str().expect("utf-8 path");
-    common::ok(&common::dynamofs(&from, &["dump", &from.source, file]));
-    let to = Store::new(kind);
-    common::ok(&common::dynamofs(&to, &["load", &to.source, file]));
+    let to = common::dumped_and_loaded(&from, kind);
     let m = Mount::new(&to, &[]);
     let (frozen, log) = (m.path("frozen"), m.path("log"));
     assert!(sh(&format!("lsattr {}", frozen.display())).starts_with("----i"));

@@ -6,6 +6,7 @@
 //! (`convert::errno`).
 
 mod aliases;
+mod caller;
 mod chattr;
 mod convert;
 pub mod exposition;
@@ -32,7 +33,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use aliases::Aliases;
-use dynamofs_core::caller::Caller;
+use caller::{caller, caller_with_groups, creator};
 use dynamofs_core::fs::{DirHandle, Fs, OpenMode, RenameFlags, SetAttr, TimeSet, XattrFlags};
 use dynamofs_core::locks::{LockRequest, LockType, Locks, TO_EOF};
 use fuser::{
@@ -73,47 +74,6 @@ pub struct Adapter {
 type DirMap = HashMap<u64, Arc<tokio::sync::Mutex<DirHandle>>>;
 
 pub(crate) const GEN: Generation = Generation(0);
-
-/// The caller of a request. The kernel checked permissions
-/// (default_permissions, with the ACLs), so core does not.
-fn caller(req: &Request) -> Caller {
-    Caller {
-        uid: req.uid(),
-        gid: req.gid(),
-        groups: Vec::new(),
-        pid: req.pid(),
-        umask: 0,
-    }
-}
-
-/// The caller of a create: with ACLs the kernel leaves the umask to the
-/// file system (FUSE_DONT_MASK), which applies it only where the directory
-/// has no default ACL.
-fn creator(req: &Request, umask: u32) -> Caller {
-    Caller {
-        umask,
-        ..caller(req)
-    }
-}
-
-/// The caller with its supplementary groups, read from /proc: only an ACL
-/// change asks (a non-member's drops setgid), and FUSE does not carry them.
-fn caller_with_groups(req: &Request) -> Caller {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", req.pid())).unwrap_or_default();
-    let groups = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Groups:"))
-        .map(|g| {
-            g.split_whitespace()
-                .filter_map(|n| n.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    Caller {
-        groups,
-        ..caller(req)
-    }
-}
 
 fn time_set(t: TimeOrNow) -> TimeSet {
     match t {

@@ -281,6 +281,18 @@ pub fn dynamofs(store: &Store, args: &[&str]) -> Output {
         .expect("run dynamofs")
 }
 
+/// A new store of `kind` holding what `dynamofs dump` wrote of `from`,
+/// through `dynamofs load`.
+pub fn dumped_and_loaded(from: &Store, kind: Kind) -> Store {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("fs.dump");
+    let file = file.to_str().expect("utf-8 path");
+    ok(&dynamofs(from, &["dump", &from.source, file]));
+    let to = Store::new(kind);
+    ok(&dynamofs(&to, &["load", &to.source, file]));
+    to
+}
+
 /// Assert that a command succeeded; returns its stdout.
 pub fn ok(out: &Output) -> String {
     assert!(
