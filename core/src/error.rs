@@ -15,6 +15,7 @@ pub enum Errno {
     ENOENT = 2,
     EINTR = 4,
     EIO = 5,
+    ENXIO = 6,
     E2BIG = 7,
     EBADF = 9,
     EAGAIN = 11,

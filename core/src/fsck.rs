@@ -99,6 +99,7 @@ pub fn safety(p: &Problem) -> Safety {
         | CounterShards { .. }
         | Unreferenced { .. }
         | BlockWithoutInode { .. }
+        | BlockInHole { .. }
         | OrphanLinked { .. }
         | DamagedLocks { .. } => Safety::Live,
         BlockPastSize { .. }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::acl::Acl;
+use crate::holes::Holes;
 use crate::schema::{attr, inode_p, INODE_ATTRS_S};
 use crate::store::{Attrs, Key, Value};
 
@@ -90,6 +91,8 @@ pub struct Inode {
     /// Access ACL beyond the mode bits, and a directory's default ACL.
     pub acl: Option<Acl>,
     pub default_acl: Option<Acl>,
+    /// Blocks below the size that are not stored (sparse files only).
+    pub holes: Holes,
 }
 
 /// Why an inode item could not be decoded.
@@ -127,6 +130,7 @@ impl Inode {
             flags: 0,
             acl: None,
             default_acl: None,
+            holes: Holes::default(),
         }
     }
 
@@ -184,6 +188,9 @@ impl Inode {
             if let Some(acl) = acl {
                 a.insert(k.into(), Value::B(acl.encode()));
             }
+        }
+        if let Some(h) = self.holes.stored() {
+            a.insert(attr::HOLES.into(), h.clone());
         }
         if !self.xattrs.is_empty() {
             if let Ok(x) = postcard::to_allocvec(&self.xattrs) {
@@ -260,6 +267,7 @@ impl Inode {
             flags: u32_of(attr::FLAGS, opt(attr::FLAGS)?)?,
             acl: acl(attr::ACL)?,
             default_acl: acl(attr::DEFAULT_ACL)?,
+            holes: Holes::from_attr(a.get(attr::HOLES)),
         })
     }
 }

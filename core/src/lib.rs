@@ -14,6 +14,7 @@ pub mod error;
 pub mod fs;
 pub mod fsck;
 pub mod held;
+pub mod holes;
 pub mod inode;
 pub mod locks;
 pub mod metrics;

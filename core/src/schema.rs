@@ -68,6 +68,8 @@ pub mod attr {
     /// the mode bits do not say all of it; the default ACL of a directory.
     pub const ACL: &str = "aa";
     pub const DEFAULT_ACL: &str = "ad";
+    /// A sparse file's hole map (`crate::holes`), when it has holes.
+    pub const HOLES: &str = "ho";
 }
 
 pub fn ino_bytes(ino: u64) -> [u8; 8] {

@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dynamofs_core::error::FsError;
-use dynamofs_core::fs::{Allocate, Attr, OpenMode};
+use dynamofs_core::fs::{Allocate, Attr, OpenMode, Seek};
 use dynamofs_core::inode::FileType;
 use fuser::{Errno, FileAttr, INodeNo};
 
@@ -138,4 +138,16 @@ pub fn allocate(mode: i32) -> Option<Allocate> {
         punch_hole: mode & PUNCH_HOLE != 0,
         zero_range: mode & ZERO_RANGE != 0,
     })
+}
+
+/// What lseek(2) with `whence` looks for; None for the whences the kernel
+/// answers itself (it sends only SEEK_DATA and SEEK_HOLE).
+pub fn seek(whence: i32) -> Option<Seek> {
+    const SEEK_DATA: i32 = 3;
+    const SEEK_HOLE: i32 = 4;
+    match whence {
+        SEEK_DATA => Some(Seek::Data),
+        SEEK_HOLE => Some(Seek::Hole),
+        _ => None,
+    }
 }

@@ -39,8 +39,8 @@ use dynamofs_core::locks::{LockRequest, LockType, Locks, TO_EOF};
 use fuser::{
     AccessFlags, Errno, FileHandle, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
     LockOwner, OpenAccMode, OpenFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
-    ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLock, ReplyOpen, ReplyStatfs, ReplyWrite,
-    ReplyXattr, Request, TimeOrNow, WriteFlags,
+    ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLock, ReplyLseek, ReplyOpen, ReplyStatfs,
+    ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use lock_owners::LockOwners;
 
@@ -954,6 +954,33 @@ impl fuser::Filesystem for Adapter {
             match fs.fallocate(fh.0, offset, length, how).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno("fallocate", &e)),
+            }
+        });
+    }
+
+    /// SEEK_DATA and SEEK_HOLE (the kernel answers the other whences).
+    fn lseek(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: i64,
+        whence: i32,
+        reply: ReplyLseek,
+    ) {
+        let Some(what) = convert::seek(whence) else {
+            reply.error(Errno::EINVAL);
+            return;
+        };
+        let Ok(offset) = u64::try_from(offset) else {
+            reply.error(Errno::ENXIO);
+            return;
+        };
+        let fs = Arc::clone(&self.fs);
+        self.spawn(Op::Lseek, async move {
+            match fs.seek(fh.0, offset, what).await {
+                Ok(at) => reply.offset(at as i64),
+                Err(e) => reply.error(errno("lseek", &e)),
             }
         });
     }

@@ -61,6 +61,7 @@ ops! {
     Getlk => "getlk",
     Setlk => "setlk",
     Fallocate => "fallocate",
+    Lseek => "lseek",
     Ioctl => "ioctl",
 }
 

@@ -241,6 +241,7 @@ pub fn strerror(e: Errno) -> &'static str {
         Errno::EPERM => "Operation not permitted",
         Errno::ENOENT => "No such file or directory",
         Errno::EINTR => "Interrupted system call",
+        Errno::ENXIO => "No such device or address",
         Errno::EIO => "Input/output error",
         Errno::E2BIG => "Argument list too long",
         Errno::EBADF => "Bad file descriptor",

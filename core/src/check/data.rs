@@ -192,6 +192,8 @@ pub(super) fn check_blocks(
                     index,
                     size,
                 });
+            } else if i.holes.contains(index) {
+                p.push(Problem::BlockInHole { ino, index });
             } else if let Some(len) = b.len.filter(|l| index * bs + l > size) {
                 p.push(Problem::BlockTail {
                     ino,

@@ -64,6 +64,10 @@ pub enum Problem {
     /// A data block of a file, within its size, whose bytes do not read
     /// back (codec or checksum): reads of that range fail with EIO.
     BadBlock { ino: u64, path: Option<String>, index: u64, offset: u64, why: String },
+    /// A data block of a file, within its size, that the file's hole map
+    /// lists as a hole (left by a writer killed before its flush): seeks
+    /// and du pass over its bytes, which reads return.
+    BlockInHole { ino: u64, index: u64 },
     /// A data block holding bytes past the size of its file: they would
     /// reappear if the file grew.
     BlockTail { ino: u64, index: u64, size: u64, len: u64 },
@@ -129,6 +133,7 @@ impl Problem {
             BlockPastSize { .. } => "block_past_size",
             BadBlock { .. } => "bad_block",
             BlockTail { .. } => "block_tail",
+            BlockInHole { .. } => "block_in_hole",
             DeadGenerationBlock { .. } => "dead_generation_block",
             SuspectGeneration { .. } => "suspect_generation",
             BlockOfNonFile { .. } => "block_of_non_file",
@@ -194,6 +199,8 @@ impl fmt::Display for Problem {
                 let path = path.as_deref().unwrap_or("(no path)");
                 write!(f, "{path} (inode {ino}): data block {index} at offset {offset} does not read back: {why}")
             }
+            BlockInHole { ino, index } =>
+                write!(f, "data block {index} of inode {ino} is stored where its hole map says there is a hole"),
             BlockTail { ino, index, size, len } =>
                 write!(f, "data block {index} of inode {ino} holds {len} bytes, past its size {size}"),
             DeadGenerationBlock { ino, generation, index, current } => write!(f,

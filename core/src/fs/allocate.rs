@@ -83,6 +83,7 @@ impl Fs {
             }
             edges.retain(|i| !full.contains(i));
             let mut edits = Vec::new();
+            let mut emptied = Vec::new();
             let old = self.load_blocks(f.ino, f.generation, &edges).await?;
             for i in edges {
                 let Some(data) = old.get(&i) else { continue };
@@ -101,6 +102,9 @@ impl Fs {
                     d[lo..hi].fill(0);
                 }
                 let key = block_key(f.ino, f.generation, i);
+                if d.is_empty() {
+                    emptied.push(i);
+                }
                 edits.push(match d.is_empty() {
                     true => Write::Delete {
                         table: Table::Blocks,
@@ -121,10 +125,19 @@ impl Fs {
                 let last = step_end >= full.end;
                 let now = now_ns();
                 let ctime = now.max(f.ctime + 1);
-                let changes = vec![
+                let mut changes = vec![
                     Change::set(attr::MTIME, Value::N(now)),
                     Change::set(attr::CTIME, Value::N(ctime)),
                 ];
+                // The blocks deleted are holes from now on.
+                let mut holes = f.holes.clone();
+                holes.add(next, step_end);
+                if last {
+                    for &i in &emptied {
+                        holes.add(i, i + 1);
+                    }
+                }
+                changes.extend(holes.change_from(&f.holes));
                 let mut writes = vec![size_update(f, changes)];
                 writes.extend((next..step_end).map(|i| Write::Delete {
                     table: Table::Blocks,
@@ -137,6 +150,7 @@ impl Fs {
                 match self.commit_data_change(f, &writes).await? {
                     Outcome::Done => {
                         f.ctime = ctime;
+                        f.holes = holes;
                         if last {
                             break Outcome::Done;
                         }

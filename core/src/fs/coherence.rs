@@ -164,6 +164,7 @@ impl Fs {
         }
         f.generation = i.generation;
         f.size = i.size;
+        f.saw_stored(i);
         f.ctime = f.ctime.max(i.ctime);
         changed
     }
@@ -343,7 +344,12 @@ impl Fs {
 pub(super) fn overlay(a: &mut super::attr::Attr, f: &OpenFile) {
     if !f.clean() {
         a.size = f.size;
-        a.blocks = f.size.div_ceil(512);
+        // Holes this client's unflushed writes make or fill count once
+        // the flush has stored them.
+        a.blocks = f
+            .holes
+            .stored_bytes(f.size, u64::from(a.blksize))
+            .div_ceil(512);
     }
     if let Some(p) = &f.pending {
         p.show(a);

@@ -47,6 +47,12 @@ pub(super) struct OpenFile {
     pub(super) generation: u64,
     pub(super) size: u64,
     pub(super) ctime: i64,
+    /// The size and hole map the store held when this client last read
+    /// or wrote them: a flush lists as holes the blocks between that size
+    /// and its own that it does not store, on condition that they are
+    /// still so.
+    pub(super) stored_size: u64,
+    pub(super) holes: crate::holes::Holes,
     /// Whole blocks waiting to be written, by index.
     pub(super) dirty: BTreeMap<u64, Vec<u8>>,
     /// What of the dirty blocks was written here, for those that held
@@ -92,6 +98,8 @@ impl OpenFile {
             generation: node.inode.generation,
             size: node.inode.size,
             ctime: node.inode.ctime,
+            stored_size: node.inode.size,
+            holes: node.inode.holes.clone(),
             dirty: BTreeMap::new(),
             patches: Default::default(),
             dirty_bytes: 0,
@@ -114,6 +122,12 @@ impl OpenFile {
     /// Nothing of this file is waiting to be written by this client.
     pub(super) fn clean(&self) -> bool {
         self.dirty.is_empty() && self.appended.is_empty() && !self.changed && self.pending.is_none()
+    }
+
+    /// The size and hole map the store holds, as read just now.
+    pub(super) fn saw_stored(&mut self, inode: &crate::inode::Inode) {
+        self.stored_size = inode.size;
+        self.holes = inode.holes.clone();
     }
 
     /// Where the bytes appended since the last flush start locally.

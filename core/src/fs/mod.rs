@@ -28,6 +28,7 @@ mod patch;
 mod readdir;
 mod remove;
 mod rename;
+mod seek;
 mod setattr;
 mod trash;
 mod truncate;
@@ -59,6 +60,7 @@ pub mod layout {
 pub use file::{OpenMode, MAX_FILE_SIZE};
 pub use readdir::{DirEntry, DirHandle};
 pub use rename::RenameFlags;
+pub use seek::Seek;
 pub use trash::{hour_name, Purged, Trashed, TRASH_DIR};
 pub use xattr::XattrFlags;
 

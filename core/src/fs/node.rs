@@ -74,7 +74,11 @@ impl Node {
             (i.nlink, i.size, i.mtime, i.ctime)
         };
         let blocks = match self.kind() {
-            FileType::Regular => size.div_ceil(512),
+            // Holes are not blocks: du and sparse-aware copies see them.
+            FileType::Regular => i
+                .holes
+                .stored_bytes(size, u64::from(block_size))
+                .div_ceil(512),
             FileType::Symlink => 0,
             _ => 0,
         };

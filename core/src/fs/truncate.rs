@@ -5,6 +5,7 @@
 
 use crate::caller::Caller;
 use crate::error::{posix, Errno, FsResult};
+use crate::holes::Holes;
 use crate::inode::FileType;
 use crate::perm;
 use crate::schema::attr;
@@ -52,27 +53,28 @@ impl Fs {
             Some(file) => {
                 let mut f = file.lock().await;
                 let t = self.truncate_locked(&mut f, size).await?;
-                (t, f.generation)
+                (t, f.generation, f.holes.clone())
             }
             None => {
                 let mut f = OpenFile::new(&node);
                 let t = self.truncate_locked(&mut f, size).await?;
-                (t, f.generation)
+                (t, f.generation, f.holes.clone())
             }
         };
         match done {
             // Planned from the node read above and committed at once: what
             // it wrote is all that changed.
-            (Truncated::FirstPlan { mtime, ctime }, generation) => {
+            (Truncated::FirstPlan { mtime, ctime }, generation, holes) => {
                 let mut after = node;
                 after.inode.size = size;
                 after.inode.mtime = mtime;
                 after.inode.ctime = ctime;
                 after.inode.generation = generation;
+                after.inode.holes = holes;
                 self.cache.put_node(&after);
                 Ok(after.attr(self.sb.block_size))
             }
-            (Truncated::Replanned, _) => self.getattr(ino).await,
+            (Truncated::Replanned, ..) => self.getattr(ino).await,
         }
     }
 
@@ -90,6 +92,7 @@ impl Fs {
                 let next = f.generation + 1;
                 let mut changes = times(size, now, ctime);
                 changes.push(Change::set(attr::GENERATION, Value::N(next as i64)));
+                changes.extend(Holes::default().change_from(&f.holes));
                 let writes = vec![
                     size_update(f, changes),
                     dead_generation_put(f.ino, f.generation, f.size.div_ceil(bs), now),
@@ -99,17 +102,27 @@ impl Fs {
                     self.collect_generation_later(f.ino, f.generation, f.size.div_ceil(bs));
                     f.generation = next;
                     f.size = 0;
+                    f.stored_size = 0;
+                    f.holes = Holes::default();
                     f.ctime = ctime;
                 }
                 o
             } else if size < f.size {
                 self.shrink(f, size, now).await?
             } else {
+                // Longer: nothing is stored past the old end, so the blocks
+                // up to the new one are holes.
                 let ctime = now.max(f.ctime + 1);
-                let w = size_update(f, times(size, now, ctime));
+                let mut holes = f.holes.clone();
+                holes.add(f.size.div_ceil(bs), size.div_ceil(bs));
+                let mut changes = times(size, now, ctime);
+                changes.extend(holes.change_from(&f.holes));
+                let w = size_update(f, changes);
                 let o = self.commit_data_change(f, &[w]).await?;
                 if matches!(o, Outcome::Done) {
                     f.size = size;
+                    f.stored_size = size;
+                    f.holes = holes;
                     f.ctime = ctime;
                 }
                 o
@@ -150,6 +163,7 @@ impl Fs {
         let node = self.node(f.ino, true).await?;
         f.generation = node.inode.generation;
         f.size = node.inode.size;
+        f.saw_stored(&node.inode);
         f.ctime = node.inode.ctime;
         Ok(())
     }
@@ -198,6 +212,7 @@ impl Fs {
             match self.commit_data_change(f, &writes).await? {
                 Outcome::Done => {
                     f.size = to;
+                    f.stored_size = to;
                     f.ctime = ctime;
                     if last {
                         return Ok(Outcome::Done);
@@ -222,9 +237,9 @@ fn times(size: u64, now: i64, ctime: i64) -> Vec<Change> {
     ]
 }
 
-/// An update of the file's size, planned from the size and generation this
-/// client knows: if another client changed them meanwhile, the blocks to
-/// cut may be others.
+/// An update of the file's size, planned from the size, generation and
+/// hole map this client knows: if another client changed them meanwhile,
+/// the blocks to cut (or the holes to record) may be others.
 pub(super) fn size_update(f: &OpenFile, changes: Vec<Change>) -> Write {
     Write::Update {
         table: Table::Meta,
@@ -233,6 +248,7 @@ pub(super) fn size_update(f: &OpenFile, changes: Vec<Change>) -> Write {
         cond: Some(Cond::And(vec![
             generation_is(f.generation),
             Cond::eq(attr::SIZE, Value::N(f.size as i64)),
+            f.holes.unchanged(),
         ])),
     }
 }

@@ -348,6 +348,7 @@ impl Fs {
             }
             f.generation = node.inode.generation;
             f.ctime = f.ctime.max(node.inode.ctime);
+            f.saw_stored(&node.inode);
             let at = node.inode.size.max(f.written_end);
             // Placed elsewhere than this client (and its kernel, whose
             // pages hold them where it wrote them) assumed: what is cached
@@ -447,9 +448,19 @@ impl Fs {
                 None => f.changed.then_some(now),
             };
             let mut changes = pending.changes();
+            // What this flush stores is data; blocks it skips past the end
+            // are holes (on condition that the end is still where it was).
+            let written: Vec<u64> = blocks.keys().copied().collect();
+            let (holes, made_holes) = match f.changed {
+                true => f
+                    .holes
+                    .after_flush(f.stored_size, f.size, self.bs(), &written),
+                false => (f.holes.clone(), false),
+            };
             if f.changed {
                 changes.push(Change::set(attr::SIZE, Value::N(f.size as i64)));
             }
+            changes.extend(holes.change_from(&f.holes));
             if let Some(t) = mtime {
                 changes.push(Change::set(attr::MTIME, Value::N(t)));
             }
@@ -470,10 +481,17 @@ impl Fs {
                 changes,
                 // Never below what the store holds: another client may
                 // have extended the file since this one last looked.
-                cond: Some(Cond::And(vec![
-                    generation_is(f.generation),
-                    Cond::cmp(attr::SIZE, CmpOp::Le, Value::N(f.size as i64)),
-                ])),
+                cond: Some(Cond::And(
+                    [
+                        generation_is(f.generation),
+                        Cond::cmp(attr::SIZE, CmpOp::Le, Value::N(f.size as i64)),
+                        // No other client punched or filled a hole since.
+                        f.holes.unchanged(),
+                    ]
+                    .into_iter()
+                    .chain(made_holes.then(|| Cond::eq(attr::SIZE, Value::N(f.stored_size as i64))))
+                    .collect(),
+                )),
             });
             let written = match writes.as_slice() {
                 [w] => self.store.write(w).await,
@@ -487,10 +505,14 @@ impl Fs {
                     f.changed = false;
                     f.pending = None;
                     f.written_end = 0;
+                    f.stored_size = f.size;
+                    f.holes = holes;
                     let size = f.size;
+                    let stored_holes = f.holes.clone();
                     self.cache.update_node(f.ino, |n| {
                         pending.apply(&mut n.inode);
                         n.inode.size = size;
+                        n.inode.holes = stored_holes;
                         if let Some(t) = mtime {
                             n.inode.mtime = t;
                         }
@@ -542,6 +564,7 @@ impl Fs {
                     }
                     f.size = f.size.max(node.inode.size);
                     f.ctime = f.ctime.max(node.inode.ctime);
+                    f.saw_stored(&node.inode);
                     if let Err(e) = tries.again().await {
                         restore(f, blocks);
                         return Err(e.into());

@@ -13,6 +13,7 @@ use crate::check::{
 use crate::error::{FsError, FsResult};
 use crate::fs::layout::{BLOCK_CHECKSUM, BLOCK_LENGTH};
 use crate::fs::Fs;
+use crate::holes::Holes;
 use crate::inode::{inode_key, Inode, S_IFMT};
 use crate::locks::{attr as lock_attr, index_key, lock_key, Locks};
 use crate::schema::{attr, dir_p};
@@ -405,6 +406,29 @@ async fn fix(ctx: &Ctx, report: &Report, p: &Problem, st: &mut State) -> FsResul
             one(format!("deleted item {key}, which belongs to no inode"))
         }
         BlockWithoutInode { ino, .. } => salvage(ctx, report, *ino, st).await,
+        BlockInHole { ino, index } => {
+            let Some(it) = get(ctx, &inode_key(*ino)).await? else {
+                return Ok(vec![]);
+            };
+            // The block's bytes are what reads return: the map says so
+            // (the safe side) rather than deleting what may be data.
+            let read = Holes::from_attr(it.attrs.get(attr::HOLES));
+            let mut next = read.clone();
+            next.fill(*index, index + 1);
+            let Some(change) = next.change_from(&read) else {
+                return Ok(vec![]);
+            };
+            let w = Write::Update {
+                table: Table::Meta,
+                key: inode_key(*ino),
+                changes: vec![change],
+                cond: Some(Cond::And(vec![Cond::Exists, read.unchanged()])),
+            };
+            commit(ctx, vec![w]).await?;
+            one(format!(
+                "data block {index} of inode {ino} is no longer listed as a hole"
+            ))
+        }
         BlockPastSize {
             ino,
             generation,
