@@ -23,6 +23,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestError, TestRunner};
 
 use dynamofs_core::caller::Caller;
+use dynamofs_core::check;
 use dynamofs_core::client::Client;
 use dynamofs_core::error::Errno;
 use dynamofs_core::fs::{FsOptions, OpenMode, SetAttr};
@@ -468,6 +469,16 @@ async fn case(backend: Arc<dyn Store>, ttl: Duration, ops: Vec<Op>) -> Result<()
     }
     for cl in &clients {
         cl.stop().await.expect("stop");
+    }
+    // What the clients left is consistent: among other things, no hole
+    // map lists a block that a write stored.
+    let report = check::check(s.as_ref()).await.expect("check");
+    if !report.problems.is_empty() {
+        return Err(TestCaseError::fail(format!(
+            "fsck: {:?}\ntrace:\n  {}",
+            report.problems,
+            trace.join("\n  ")
+        )));
     }
     Ok(())
 }

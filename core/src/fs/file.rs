@@ -389,9 +389,16 @@ impl Fs {
         let bs = self.bs();
         let first = offset / bs;
         let last = (end - 1) / bs;
-        let missing: Vec<u64> = (first..=last)
+        let mut missing: Vec<u64> = (first..=last)
             .filter(|i| !f.dirty.contains_key(i))
             .collect();
+        // A read of nothing but holes, as the store had them when this
+        // client last looked (as its size is), is zeros without a
+        // request. A read that fetches blocks takes the holes along: what
+        // one call returns comes from one moment (see `load_blocks`).
+        if missing.iter().all(|i| f.holes.contains(*i)) {
+            missing.clear();
+        }
         let fetched = self.load_blocks(f.ino, f.generation, &missing).await?;
         self.read_ahead(f, offset, end);
         let mut out = Vec::with_capacity((end - offset) as usize);
@@ -452,7 +459,7 @@ impl Fs {
             return;
         }
         let keys: Vec<_> = (from..=to)
-            .filter(|i| !f.dirty.contains_key(i))
+            .filter(|i| !f.dirty.contains_key(i) && !f.holes.contains(*i))
             .map(|i| (f.ino, f.generation, i))
             .collect();
         f.ra_issued = Some(to);
