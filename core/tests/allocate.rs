@@ -11,21 +11,13 @@ use dynamofs_core::caller::Caller;
 use dynamofs_core::check;
 use dynamofs_core::error::Errno;
 use dynamofs_core::fs::{Allocate, Fs, FsOptions, OpenMode};
-use dynamofs_core::mkfs::{mkfs, MkfsOptions};
 use dynamofs_core::store::Store;
 
 const BS: u64 = 4096;
 const ROOT: u64 = 1;
 
 async fn fresh(backend: Arc<dyn Store>) -> Fs {
-    let opts = MkfsOptions {
-        block_size: BS as u32,
-        root_mode: 0o777,
-        ..Default::default()
-    };
-    mkfs(backend.as_ref(), &opts, &|_: &str| {})
-        .await
-        .expect("mkfs");
+    common::mkfs_with_blocks(backend.as_ref(), BS as u32).await;
     Fs::open(backend, FsOptions::default()).await.expect("open")
 }
 

@@ -12,7 +12,6 @@ use dynamofs_core::caller::Caller;
 use dynamofs_core::check;
 use dynamofs_core::error::Errno;
 use dynamofs_core::fs::{Allocate, Fs, FsOptions, OpenMode, Seek, SetAttr};
-use dynamofs_core::mkfs::{mkfs, MkfsOptions};
 use dynamofs_core::store::Store;
 
 const BS: u64 = 4096;
@@ -26,14 +25,7 @@ const RW: OpenMode = OpenMode {
 };
 
 async fn fresh(backend: &Arc<dyn Store>) -> Fs {
-    let opts = MkfsOptions {
-        block_size: BS as u32,
-        root_mode: 0o777,
-        ..Default::default()
-    };
-    mkfs(backend.as_ref(), &opts, &|_: &str| {})
-        .await
-        .expect("mkfs");
+    common::mkfs_with_blocks(backend.as_ref(), BS as u32).await;
     client(backend).await
 }
 

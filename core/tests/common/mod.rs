@@ -89,9 +89,17 @@ pub async fn sqlite() -> Arc<dyn Store> {
 /// mkfs with a root that every test user may write (0777).
 #[allow(dead_code)] // not every test binary makes its own
 pub async fn mkfs_open_root(store: &dyn Store) {
+    mkfs_with_blocks(store, MkfsOptions::default().block_size).await;
+}
+
+/// [`mkfs_open_root`] with blocks of `block_size` bytes (small ones let a
+/// test span many blocks with little data).
+#[allow(dead_code)]
+pub async fn mkfs_with_blocks(store: &dyn Store, block_size: u32) {
     mkfs(
         store,
         &MkfsOptions {
+            block_size,
             root_mode: 0o777,
             ..Default::default()
         },
