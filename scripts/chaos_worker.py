@@ -10,7 +10,8 @@ killed the mount's server) it records `gone` and exits with status 3;
 scripts/chaos starts it again, generation GEN+1, once the mount is back.
 
 Roles:
-  writer    owns the tree own/WID: creates, overwrites, appends, truncates,
+  writer    owns the tree own/WID: creates, overwrites (some past the end,
+            leaving holes), appends, truncates,
             rewrites, renames files and directories, unlinks, sets and
             removes xattrs. Its model of the tree (WORK/state/WID.pickle) is
             what it was told is durable (fsync or close returned, or the
@@ -281,7 +282,11 @@ class Worker:
             return None
         if kind == "overwrite":
             size = len(m["files"][f])
-            off = rng.randrange(size + 1)
+            if rng.random() < 0.8 or size >= MAX_FILE - 1:
+                off = rng.randrange(size + 1)
+            else:
+                # Past the end: the blocks it skips are holes.
+                off = rng.randrange(size, MAX_FILE - 1)
             n = rng.randrange(1, max(2, min(MAX_FILE - off, 40000)))
             return dict(kind=kind, path=f, off=off, seed=rng.getrandbits(32), len=n)
         if kind == "append":
@@ -351,6 +356,7 @@ class Worker:
             files[op["path"]] = blob(op["seed"], op["len"])
         elif k == "overwrite":
             b = bytearray(files[op["path"]])
+            b.extend(bytes(max(0, op["off"] - len(b))))
             b[op["off"]:op["off"] + op["len"]] = blob(op["seed"], op["len"])
             files[op["path"]] = bytes(b)
         elif k == "append":
