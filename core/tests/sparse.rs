@@ -12,7 +12,7 @@ use dynamofs_core::caller::Caller;
 use dynamofs_core::check;
 use dynamofs_core::error::Errno;
 use dynamofs_core::fs::{Allocate, Fs, FsOptions, OpenMode, Seek, SetAttr};
-use dynamofs_core::store::Store;
+use dynamofs_core::store::{self, Counters, RequestKind, Store};
 
 const BS: u64 = 4096;
 const ROOT: u64 = 1;
@@ -236,4 +236,38 @@ async fn stale_maps_never_hide_data(store: Arc<dyn Store>) {
     b.release(fb).await.expect("release");
 }
 
-both_stores!(holes_are_recorded_and_answered, stale_maps_never_hide_data);
+/// Reading holes asks the store nothing; a read that takes data too
+/// fetches the holes with it, in the same request.
+async fn holes_are_read_without_requests(backend: Arc<dyn Store>) {
+    let counters = Arc::new(Counters::default());
+    let s = store::stack(backend, &counters);
+    common::mkfs_with_blocks(s.as_ref(), BS as u32).await;
+    let fs = client(&s).await;
+    let c = Caller::root();
+    let (a, new) = fs
+        .create(&c, ROOT, b"f", 0o644, true)
+        .await
+        .expect("create");
+    let fh = fs.open_created(&c, a.ino, RW, new).await.expect("open");
+    fs.write(fh, 100 * BS, &bytes(10, 1)).await.expect("write");
+    fs.release(fh).await.expect("close");
+    let fh = fs.open_file(&c, a.ino, RW).await.expect("open again");
+    counters.reset();
+    let got = fs.read(fh, 0, 100 * BS as usize).await.expect("read holes");
+    assert!(got.len() == 100 * BS as usize && got.iter().all(|b| *b == 0));
+    assert_eq!(counters.total_requests(), 0, "{:?}", counters.snapshot());
+    let got = fs
+        .read(fh, 99 * BS, 2 * BS as usize)
+        .await
+        .expect("read data");
+    assert_eq!(&got[BS as usize..], &bytes(10, 1)[..]);
+    assert_eq!(counters.get(RequestKind::BatchGetItem).requests, 1);
+    assert_eq!(counters.total_requests(), 1, "{:?}", counters.snapshot());
+    fs.release(fh).await.expect("close");
+}
+
+both_stores!(
+    holes_are_recorded_and_answered,
+    stale_maps_never_hide_data,
+    holes_are_read_without_requests
+);
