@@ -5,8 +5,9 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{both, dynamofs, Kind, Mount, Store};
@@ -135,15 +136,35 @@ fn metrics_follow_the_work(kind: Kind) {
         0.0
     );
 
-    // Gauges: a file held open with written data not yet stored.
-    let mut held = std::fs::File::create(m.path("held")).expect("create");
-    held.write_all(&noise(4096)).expect("write");
+    // Gauges: a file held open with written data not yet stored. Held by
+    // a process of its own: a descriptor of this one would be copied into
+    // every child the tests running beside this one fork, and each copy
+    // closed at exec is a FLUSH that stores the data (the gauge read 0).
+    let mut held = Command::new("python3")
+        .args([
+            "-c",
+            "import os, sys\n\
+             fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)\n\
+             os.write(fd, os.urandom(4096))\n\
+             print('written', flush=True)\n\
+             sys.stdin.read()",
+        ])
+        .arg(m.path("held"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    let out = held.stdout.take().expect("stdout");
+    BufReader::new(out).read_line(&mut line).expect("read");
+    assert_eq!(line.trim(), "written");
     let open = scrape(&addr);
     assert!(value(&open, "dynamofs_open_files") >= 1.0, "{open:?}");
     assert!(value(&open, "dynamofs_dirty_bytes") >= 4096.0, "{open:?}");
     assert!(value(&open, "dynamofs_fuse_requests_in_flight") >= 0.0);
     assert_eq!(value(&open, "dynamofs_locked_files"), 0.0);
-    drop(held);
+    drop(held.stdin.take());
+    held.wait().expect("holder");
     assert!(value(&scrape(&addr), "dynamofs_block_cache_bytes") >= 0.0);
 
     // A scrape costs no store request: two in a row show the same counts
