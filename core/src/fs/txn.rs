@@ -18,8 +18,15 @@ use crate::store::{StoreError, Token, Write};
 
 use super::Fs;
 
-/// Most plans for one change before giving up with EAGAIN.
-const MAX_PLANS: u32 = 12;
+/// Most plans for one change before giving up with EAGAIN: with the
+/// pauses between them, about six seconds of other clients changing the
+/// same items. A client slower than the others (one that resumed after a
+/// stall, say) loses most races, so twelve plans in under two seconds were
+/// not enough: a chaos run's directory rename got EAGAIN, which rename(2)
+/// never answers on a local file system.
+const MAX_PLANS: u32 = 32;
+/// The longest pause between two plans.
+const MAX_PAUSE_MS: u64 = 500;
 
 pub(super) enum Outcome {
     Done,
@@ -48,7 +55,7 @@ impl Attempts {
         if self.n >= MAX_PLANS {
             return Err(FsError::Contended(self.n));
         }
-        let bound = 2u64.saturating_pow(self.n.min(8)).min(200);
+        let bound = 2u64.saturating_pow(self.n.min(9)).min(MAX_PAUSE_MS);
         let ms = rand::rng().random_range(0..=bound);
         tokio::time::sleep(Duration::from_millis(ms)).await;
         Ok(())
