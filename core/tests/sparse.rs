@@ -63,6 +63,18 @@ async fn extents(fs: &Fs, fh: u64) -> Vec<(u64, u64)> {
     out
 }
 
+/// The file `f` in the root, made and opened for reading and writing:
+/// its inode and handle.
+async fn new_file(fs: &Fs) -> (u64, u64) {
+    let c = Caller::root();
+    let (attr, new) = fs
+        .create(&c, ROOT, b"f", 0o644, true)
+        .await
+        .expect("create");
+    let fh = fs.open_created(&c, attr.ino, RW, new).await.expect("open");
+    (attr.ino, fh)
+}
+
 async fn resize(fs: &Fs, ino: u64, size: u64) {
     let set = SetAttr {
         size: Some(size),
@@ -84,18 +96,14 @@ fn bytes(n: usize, seed: u8) -> Vec<u8> {
 async fn holes_are_recorded_and_answered(store: Arc<dyn Store>) {
     let fs = fresh(&store).await;
     let c = Caller::root();
-    let (a, new) = fs
-        .create(&c, ROOT, b"f", 0o644, true)
-        .await
-        .expect("create");
-    let fh = fs.open_created(&c, a.ino, RW, new).await.expect("open");
+    let (a, fh) = new_file(&fs).await;
 
     // 100 bytes at block 10: blocks 0..10 are holes.
     fs.write(fh, 10 * BS, &bytes(100, 1)).await.expect("write");
     fs.flush(fh).await.expect("flush");
     let size = 10 * BS + 100;
     assert_eq!(extents(&fs, fh).await, vec![(10 * BS, size)]);
-    assert_eq!(blocks(&fs, a.ino).await, 1, "100 bytes stored");
+    assert_eq!(blocks(&fs, a).await, 1, "100 bytes stored");
     assert_eq!(seek(&fs, fh, 5, Seek::Hole).await, Some(5));
     assert_eq!(seek(&fs, fh, size, Seek::Data).await, None);
     assert_eq!(seek(&fs, fh, size, Seek::Hole).await, None);
@@ -108,11 +116,11 @@ async fn holes_are_recorded_and_answered(store: Arc<dyn Store>) {
         extents(&fs, fh).await,
         vec![(3 * BS, 4 * BS), (10 * BS, size)]
     );
-    assert_eq!(blocks(&fs, a.ino).await, (BS + 100).div_ceil(512));
+    assert_eq!(blocks(&fs, a).await, (BS + 100).div_ceil(512));
 
     // A longer truncate adds a hole after the last block; a punched block
     // is one again.
-    resize(&fs, a.ino, 20 * BS).await;
+    resize(&fs, a, 20 * BS).await;
     assert_eq!(
         extents(&fs, fh).await,
         vec![(3 * BS, 4 * BS), (10 * BS, 11 * BS)]
@@ -124,7 +132,7 @@ async fn holes_are_recorded_and_answered(store: Arc<dyn Store>) {
     };
     fs.fallocate(fh, 3 * BS, BS, punch).await.expect("punch");
     assert_eq!(extents(&fs, fh).await, vec![(10 * BS, 11 * BS)]);
-    assert_eq!(blocks(&fs, a.ino).await, BS / 512, "block 10 whole");
+    assert_eq!(blocks(&fs, a).await, BS / 512, "block 10 whole");
 
     // What reads back is the bytes written and zeros elsewhere.
     let got = fs.read(fh, 0, 20 * BS as usize).await.expect("read");
@@ -134,24 +142,21 @@ async fn holes_are_recorded_and_answered(store: Arc<dyn Store>) {
     consistent(&fs).await;
 
     // Truncated to zero and written densely: no map any more.
-    resize(&fs, a.ino, 0).await;
+    resize(&fs, a, 0).await;
     fs.write(fh, 0, &bytes(3 * BS as usize, 3))
         .await
         .expect("dense");
     fs.flush(fh).await.expect("flush");
     assert_eq!(extents(&fs, fh).await, vec![(0, 3 * BS)]);
-    assert_eq!(blocks(&fs, a.ino).await, 3 * BS / 512);
+    assert_eq!(blocks(&fs, a).await, 3 * BS / 512);
 
     // Another client sees the same map.
-    resize(&fs, a.ino, 8 * BS).await;
+    resize(&fs, a, 8 * BS).await;
     fs.release(fh).await.expect("release");
     let other = client(&store).await;
-    let fh = other
-        .open_file(&c, a.ino, RW)
-        .await
-        .expect("open elsewhere");
+    let fh = other.open_file(&c, a, RW).await.expect("open elsewhere");
     assert_eq!(extents(&other, fh).await, vec![(0, 3 * BS)]);
-    assert_eq!(blocks(&other, a.ino).await, 3 * BS / 512);
+    assert_eq!(blocks(&other, a).await, 3 * BS / 512);
     other.release(fh).await.expect("release");
     consistent(&fs).await;
 }
@@ -163,9 +168,7 @@ async fn stale_maps_never_hide_data(store: Arc<dyn Store>) {
     let a = fresh(&store).await;
     let b = client(&store).await;
     let c = Caller::root();
-    let (attr, new) = a.create(&c, ROOT, b"f", 0o644, true).await.expect("create");
-    let ino = attr.ino;
-    let fa = a.open_created(&c, ino, RW, new).await.expect("open a");
+    let (ino, fa) = new_file(&a).await;
     a.write(fa, 0, &bytes(10 * BS as usize, 1))
         .await
         .expect("write");
@@ -244,14 +247,10 @@ async fn holes_are_read_without_requests(backend: Arc<dyn Store>) {
     common::mkfs_with_blocks(s.as_ref(), BS as u32).await;
     let fs = client(&s).await;
     let c = Caller::root();
-    let (a, new) = fs
-        .create(&c, ROOT, b"f", 0o644, true)
-        .await
-        .expect("create");
-    let fh = fs.open_created(&c, a.ino, RW, new).await.expect("open");
+    let (a, fh) = new_file(&fs).await;
     fs.write(fh, 100 * BS, &bytes(10, 1)).await.expect("write");
     fs.release(fh).await.expect("close");
-    let fh = fs.open_file(&c, a.ino, RW).await.expect("open again");
+    let fh = fs.open_file(&c, a, RW).await.expect("open again");
     counters.reset();
     let got = fs.read(fh, 0, 100 * BS as usize).await.expect("read holes");
     assert!(got.len() == 100 * BS as usize && got.iter().all(|b| *b == 0));
