@@ -6,6 +6,9 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
 use common::{dynamofs, ok, python, sh, Kind, Mount, Store};
 
 const MIB: u64 = 1 << 20;
@@ -106,4 +109,55 @@ fn sparse_files_are_sparse(kind: Kind) {
     ok(&dynamofs(&store, &["fsck", &store.source]));
 }
 
-common::both!(sparse_files_are_sparse);
+/// Close-to-open holds for holes too: a mount with unflushed writes of its
+/// own to a file opens it again after another mount filled a hole and
+/// closed, and reads that mount's bytes, not the zeros its older hole map
+/// would give.
+fn a_hole_filled_elsewhere_reads_back(kind: Kind) {
+    let store = Store::new(kind);
+    let a = Mount::new(&store, &[]);
+    let b = Mount::new(&store, &[]);
+    sh(&format!(
+        "truncate -s {} {}",
+        12 * BS,
+        a.path("f").display()
+    ));
+    let mut writer = Command::new("python3")
+        .args([
+            "-c",
+            "import os, sys\n\
+             fd = os.open(sys.argv[1], os.O_RDWR)\n\
+             os.pwrite(fd, b'x', 0)\n\
+             print('dirty', flush=True)\n\
+             sys.stdin.readline()\n\
+             again = os.open(sys.argv[1], os.O_RDONLY)\n\
+             print(os.pread(again, 10, int(sys.argv[2])).decode(errors='replace'), flush=True)",
+        ])
+        .arg(b.path("f"))
+        .arg((10 * BS).to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut lines = BufReader::new(writer.stdout.take().expect("stdout")).lines();
+    let mut next = || lines.next().expect("a line").expect("read");
+    assert_eq!(next(), "dirty");
+    sh(&format!(
+        "printf abcdefghij | dd of={} bs=1 seek={} conv=notrunc status=none",
+        a.path("f").display(),
+        10 * BS
+    ));
+    writer
+        .stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(b"go\n")
+        .expect("go");
+    assert_eq!(next(), "abcdefghij");
+    drop(writer.stdin.take());
+    writer.wait().expect("writer");
+    drop((a, b));
+    ok(&dynamofs(&store, &["fsck", &store.source]));
+}
+
+common::both!(sparse_files_are_sparse, a_hole_filled_elsewhere_reads_back);

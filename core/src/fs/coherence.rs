@@ -150,12 +150,22 @@ impl Fs {
 
     /// Take the store's view of an open file's size and data generation,
     /// unless this client has something of it not yet written (then the
-    /// flush reconciles). Returns whether the data changed elsewhere.
+    /// flush reconciles); the stored size and hole map are taken either
+    /// way. Returns whether the data changed elsewhere.
     pub(super) fn adopt(&self, f: &mut OpenFile, node: &super::node::Node) -> bool {
-        if !f.clean() || node.kind() != FileType::Regular {
+        if node.kind() != FileType::Regular {
             return false;
         }
         let i = &node.inode;
+        if !f.clean() {
+            // Reads skip the holes of this map (an older one would hide
+            // what another client wrote and closed) and the flush plans
+            // from it, whatever this client has buffered.
+            if f.generation == i.generation {
+                f.saw_stored(i);
+            }
+            return false;
+        }
         let changed = f.generation != i.generation || f.size != i.size;
         if f.generation != i.generation {
             f.ra_next = 0;
