@@ -5,9 +5,8 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{both, dynamofs, Kind, Mount, Store};
@@ -140,31 +139,21 @@ fn metrics_follow_the_work(kind: Kind) {
     // a process of its own: a descriptor of this one would be copied into
     // every child the tests running beside this one fork, and each copy
     // closed at exec is a FLUSH that stores the data (the gauge read 0).
-    let mut held = Command::new("python3")
-        .args([
-            "-c",
-            "import os, sys\n\
-             fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)\n\
-             os.write(fd, os.urandom(4096))\n\
-             print('written', flush=True)\n\
-             sys.stdin.read()",
-        ])
-        .arg(m.path("held"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut line = String::new();
-    let out = held.stdout.take().expect("stdout");
-    BufReader::new(out).read_line(&mut line).expect("read");
-    assert_eq!(line.trim(), "written");
+    let (held, _) = common::python_ready(
+        "import os, sys\n\
+         fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)\n\
+         os.write(fd, os.urandom(4096))\n\
+         print('written', flush=True)\n\
+         sys.stdin.read()",
+        &[m.path("held").as_os_str()],
+        "written",
+    );
     let open = scrape(&addr);
     assert!(value(&open, "dynamofs_open_files") >= 1.0, "{open:?}");
     assert!(value(&open, "dynamofs_dirty_bytes") >= 4096.0, "{open:?}");
     assert!(value(&open, "dynamofs_fuse_requests_in_flight") >= 0.0);
     assert_eq!(value(&open, "dynamofs_locked_files"), 0.0);
-    drop(held.stdin.take());
-    held.wait().expect("holder");
+    common::release(held);
     assert!(value(&scrape(&addr), "dynamofs_block_cache_bytes") >= 0.0);
 
     // A scrape costs no store request: two in a row show the same counts

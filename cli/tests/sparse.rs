@@ -6,8 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 
 use common::{dynamofs, ok, python, sh, Kind, Mount, Store};
 
@@ -122,26 +121,17 @@ fn a_hole_filled_elsewhere_reads_back(kind: Kind) {
         12 * BS,
         a.path("f").display()
     ));
-    let mut writer = Command::new("python3")
-        .args([
-            "-c",
-            "import os, sys\n\
-             fd = os.open(sys.argv[1], os.O_RDWR)\n\
-             os.pwrite(fd, b'x', 0)\n\
-             print('dirty', flush=True)\n\
-             sys.stdin.readline()\n\
-             again = os.open(sys.argv[1], os.O_RDONLY)\n\
-             print(os.pread(again, 10, int(sys.argv[2])).decode(errors='replace'), flush=True)",
-        ])
-        .arg(b.path("f"))
-        .arg((10 * BS).to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut lines = BufReader::new(writer.stdout.take().expect("stdout")).lines();
-    let mut next = || lines.next().expect("a line").expect("read");
-    assert_eq!(next(), "dirty");
+    let (mut writer, mut lines) = common::python_ready(
+        "import os, sys\n\
+         fd = os.open(sys.argv[1], os.O_RDWR)\n\
+         os.pwrite(fd, b'x', 0)\n\
+         print('dirty', flush=True)\n\
+         sys.stdin.readline()\n\
+         again = os.open(sys.argv[1], os.O_RDONLY)\n\
+         print(os.pread(again, 10, int(sys.argv[2])).decode(errors='replace'), flush=True)",
+        &[b.path("f").as_os_str(), (10 * BS).to_string().as_ref()],
+        "dirty",
+    );
     sh(&format!(
         "printf abcdefghij | dd of={} bs=1 seek={} conv=notrunc status=none",
         a.path("f").display(),
@@ -153,9 +143,9 @@ fn a_hole_filled_elsewhere_reads_back(kind: Kind) {
         .expect("stdin")
         .write_all(b"go\n")
         .expect("go");
-    assert_eq!(next(), "abcdefghij");
-    drop(writer.stdin.take());
-    writer.wait().expect("writer");
+    let got = lines.next().expect("a line").expect("read");
+    assert_eq!(got, "abcdefghij");
+    common::release(writer);
     drop((a, b));
     ok(&dynamofs(&store, &["fsck", &store.source]));
 }

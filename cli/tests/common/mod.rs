@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use dynamofs_core::store::{self, Opened, StoreOptions};
@@ -340,19 +340,29 @@ sys.stdin.read()
             _ => "fcntl.lockf(f, fcntl.LOCK_EX, 10, 0)",
         }
     );
+    python_ready(&script, &[path.as_os_str()], "locked").0
+}
+
+/// A Python process running `script` with `args`, once it has printed the
+/// line `ready`; with the rest of its standard output. Its stdin is a pipe:
+/// closing it ([`release`]) is how a script is told to go on or end.
+pub fn python_ready(
+    script: &str,
+    args: &[&std::ffi::OsStr],
+    ready: &str,
+) -> (Child, std::io::Lines<BufReader<ChildStdout>>) {
     let mut child = Command::new("python3")
         .arg("-c")
         .arg(script)
-        .arg(path)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3");
-    let mut line = String::new();
-    let out = child.stdout.take().expect("stdout");
-    BufReader::new(out).read_line(&mut line).expect("read");
-    assert_eq!(line.trim(), "locked", "holder did not lock");
-    child
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert_eq!(first, ready, "the Python helper did not get ready");
+    (child, lines)
 }
 
 /// Whether another process can take the lock now, without waiting: "ok",
