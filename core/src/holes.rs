@@ -152,6 +152,10 @@ impl Holes {
 
     /// The blocks in `indices` (ascending) are stored now.
     pub fn fill_each(&mut self, indices: impl IntoIterator<Item = u64>) {
+        // Nearly every flush is of a file without holes.
+        if self.ranges.is_empty() {
+            return;
+        }
         for (s, e) in runs(indices) {
             self.fill(s, e);
         }
